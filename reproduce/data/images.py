@@ -1,0 +1,79 @@
+"""Reading images as 8-bit RGB arrays, the one representation the data code uses.
+
+Every image becomes a ``uint8`` array (H, W, 3). The conversions are chosen,
+not left to chance:
+
+* grayscale (L, 1) -> the gray value replicated on R, G, B;
+* palette (P) -> its RGB colours (transparency as below);
+* alpha (RGBA, LA, PA) -> composited over a white background (the convention
+  of the normal maps here, whose outside is white);
+* 16-bit and 32-bit integer grayscale (I;16, I) -> scaled to 8 bits by
+  round(v / 257) (full-range 16-bit) with clipping;
+* CMYK, YCbCr, ... -> PIL's RGB conversion.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ReproduceError
+
+IMAGE_SUFFIXES = (".png", ".webp", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as uint8 (H, W, 3) RGB.
+
+    Raises:
+        ReproduceError: the file is missing, unreadable or not an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReproduceError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return to_rgb_array(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ReproduceError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+
+
+def to_rgb_array(im: Image.Image) -> np.ndarray:
+    """Convert a PIL image of any common mode to uint8 (H, W, 3) (see module doc)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(im, dtype=np.float64)
+        gray = np.clip(np.round(values / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if im.mode == "F":
+        raise ValueError("floating-point images are not supported; save them as 8- or 16-bit")
+    if im.mode == "P":
+        im = im.convert("RGBA") if "transparency" in im.info else im.convert("RGB")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float64)
+        alpha = rgba[..., 3:] / 255.0
+        rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    if im.mode != "RGB":
+        im = im.convert("RGB")  # L, 1, CMYK, YCbCr, ...: PIL's documented conversions
+    return np.array(im, dtype=np.uint8)  # a writable copy
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def to_tensor(img: np.ndarray):
+    """uint8 (H, W, 3) -> float32 tensor (3, H, W) in [0, 1]."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(255)
+
+
+def to_uint8(img) -> np.ndarray:
+    """Float tensor (3, H, W) in [0, 1] -> uint8 (H, W, 3), rounded."""
+    return img.detach().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()

@@ -1,0 +1,178 @@
+"""The training loop shared by every implicit model (LIIF, its ablations, MetaSR).
+
+One run lives in one folder::
+
+    out_dir/config.yaml   the full config (defaults merged in)
+    out_dir/last.pt       the latest checkpoint (atomic rename), resumable
+    out_dir/log.jsonl     one JSON line per log/validation event
+
+Resuming restores model, optimizer, step and RNG states; the data of step t
+depends only on (seed, t) (see ``reproduce.data.sampler``) and the learning
+rate is a function of the step, so on the CPU an interrupted and resumed run
+ends bit-identical to an uninterrupted one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch.utils.data import DataLoader
+
+from ..data import EvalPairs, ImageSet, StepBatchSampler, TrainSamples, to_tensor
+from ..errors import ReproduceError
+from ..fileio import write_text_atomic
+from ..metrics import get_preset, preset_for_dataset, psnr
+from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoint
+from ..normalize import to_model
+from ..provenance import provenance
+from .predict import autocast_context, upscale
+from .schedule import lr_at
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, stop_at: int | None = None) -> Path:
+    """Train ``cfg['model']`` as configured; returns the path of the last checkpoint.
+
+    ``stop_at`` ends the run early after that step, with a checkpoint, as an
+    interruption would (the schedule still follows ``train.steps``); a later
+    call with ``resume=True`` continues it.
+    """
+    t, run = cfg["train"], cfg["run"]
+    out_dir = Path(run["out_dir"])
+    ckpt_path = out_dir / "last.pt"
+    if ckpt_path.exists() and not resume:
+        raise ReproduceError(f"{out_dir} already holds a run; pass --resume to continue it or choose another out_dir")
+    if resume and not ckpt_path.exists():
+        raise ReproduceError(f"nothing to resume: {ckpt_path} does not exist")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = pick_device(t["device"])
+
+    torch.manual_seed(t["seed"])
+    model = make(cfg["model"]).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=t["lr"])
+    step = 0
+    if resume:
+        ckpt = load_checkpoint(ckpt_path)
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        step = ckpt["step"]
+        _truncate_log(out_dir / "log.jsonl", step)
+        log(f"resuming {out_dir} at step {step}")
+    write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+
+    images = ImageSet(t["datasets"], limit=t["limit"])
+    samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
+    sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step)
+    loader = DataLoader(samples, batch_sampler=sampler, num_workers=t["workers"], persistent_workers=t["workers"] > 0)
+    validator = Validator(cfg["valid"], device, t["bf16"]) if cfg["valid"]["every"] else None
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"training {cfg['model']['name']} ({n_params / 1e6:.2f} M parameters) on {len(images)} images, "
+        f"device {device}, bf16 {t['bf16']}, steps {step}..{t['steps']}")
+
+    model.train()
+    tic, tic_step, loss_sum, loss_n = time.perf_counter(), step, 0.0, 0
+    for batch in loader:
+        lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = train_step(model, optimizer, batch, device, t["bf16"])
+        loss_sum, loss_n, step = loss_sum + loss, loss_n + 1, step + 1
+
+        if step % run["log_every"] == 0 or step == t["steps"]:
+            rate = (step - tic_step) / (time.perf_counter() - tic)
+            eta = (t["steps"] - step) / rate
+            _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate})
+            log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {lr:.2e}  {rate:.2f} it/s  ETA {_hms(eta)}")
+            loss_sum, loss_n = 0.0, 0
+        if validator and (step % cfg["valid"]["every"] == 0 or step == t["steps"]):
+            value = validator(model)
+            _append_log(out_dir, {"step": step, "val_psnr": value})
+            log(f"step {step}  validation PSNR {value:.3f} dB ({validator.description})")
+        if step % run["checkpoint_every"] == 0 or step in (t["steps"], stop_at):
+            save_checkpoint(ckpt_path, model, cfg["model"], step, optimizer=optimizer.state_dict(),
+                            rng={"torch": torch.get_rng_state()}, config=cfg,
+                            provenance=provenance(device, seed=t["seed"]))
+        if step == stop_at:
+            log(f"stopped at step {step} (resumable)")
+            break
+    return ckpt_path
+
+
+def train_step(model, optimizer, batch: dict, device: torch.device, bf16: bool) -> float:
+    """One optimisation step: L1 between prediction and target in [-1, 1]."""
+    inp = to_model(batch["inp"].to(device))
+    gt = to_model(batch["gt"].to(device))
+    with autocast_context(device, bf16):
+        pred = model(inp, batch["coord"].to(device), batch["cell"].to(device))
+    loss = F.l1_loss(pred.float(), gt)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+class Validator:
+    """PSNR of the model on the first ``limit`` images of a validation set (centre-cropped)."""
+
+    def __init__(self, cfg: dict, device: torch.device, bf16: bool):
+        images = ImageSet(cfg["dataset"], limit=cfg["limit"])
+        crops = [_centre_crop(img, cfg["crop"]) for img in images]
+        self.pairs = EvalPairs(crops, cfg["scale"])
+        self.preset = get_preset(preset_for_dataset(cfg["dataset"]))
+        self.scale, self.device, self.bf16 = cfg["scale"], device, bf16
+        self.description = f"{cfg['dataset']} x{cfg['scale']}, {len(crops)} images, {self.preset.name}"
+
+    def __call__(self, model) -> float:
+        was_training = model.training
+        model.eval()
+        values = []
+        for lr, hr in (self.pairs[i] for i in range(len(self.pairs))):
+            hr_t = to_tensor(hr)
+            sr = upscale(model, to_tensor(lr).to(self.device), hr_t.shape[-2:], bf16=self.bf16).cpu()
+            values.append(float(psnr(sr, hr_t, self.preset, self.scale)))
+        model.train(was_training)
+        return sum(values) / len(values)
+
+
+def _centre_crop(img, size):
+    if size is None:
+        return img
+    h, w = img.shape[:2]
+    y0, x0 = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return img[y0:y0 + size, x0:x0 + size]
+
+
+def read_log(out_dir: str | Path) -> list[dict]:
+    path = Path(out_dir) / "log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _append_log(out_dir: Path, record: dict) -> None:
+    with open(out_dir / "log.jsonl", "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (they will be redone)."""
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        write_text_atomic(path, "".join(line + "\n" for line in kept))
+
+
+def _hms(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

@@ -1,0 +1,108 @@
+"""Checkpoints: our self-describing format and the official LIIF release format.
+
+Ours is a plain dict (loadable with ``torch.load(..., weights_only=True)``)::
+
+    {"format": "reproduce.checkpoint", "version": 1,
+     "model": {"name": ..., "args": ...},        # registry spec
+     "state_dict": {...},                        # model weights
+     "step": int,                                # training steps done
+     "optimizer": {...}, "rng": {...},            # training state (absent in weight-only files)
+     "config": {...}, "provenance": {...}}
+
+The official release (yinboc/liif) saves ``{"model": {"name", "args", "sd"},
+"optimizer": ..., "epoch": ...}`` with the module names ``liif``,
+``edsr-baseline``, ``rdn``, ``mlp``, ``metasr``; its EDSR state dict also holds
+the weights of two mean-shift layers that its forward never uses.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from ..errors import ReproduceError
+from ..fileio import atomic_path
+from .registry import make
+
+FORMAT = "reproduce.checkpoint"
+VERSION = 1
+# Present in official EDSR state dicts, unused by the encoder's forward.
+_UNUSED_OFFICIAL_KEYS = ("sub_mean.weight", "sub_mean.bias", "add_mean.weight", "add_mean.bias")
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: dict, step: int = 0, **extra: Any) -> None:
+    """Write our checkpoint atomically. ``extra`` adds optimizer/rng/config/provenance entries."""
+    payload = {"format": FORMAT, "version": VERSION, "model": spec, "state_dict": _unwrap(model).state_dict(), "step": step}
+    payload.update(extra)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def save_weights(path: str | os.PathLike, checkpoint: dict) -> None:
+    """Write a weights-only copy of a loaded checkpoint (no optimizer or RNG state)."""
+    keep = {k: checkpoint[k] for k in ("format", "version", "model", "state_dict", "step", "config", "provenance") if k in checkpoint}
+    with atomic_path(path) as tmp:
+        torch.save(keep, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint file safely and normalise it to our format.
+
+    Returns our dict layout; an official checkpoint is converted (``sd`` ->
+    ``state_dict``, unused mean-shift weights dropped, ``step`` = 0,
+    ``"source": "official"``).
+
+    Raises:
+        ReproduceError: missing, truncated or foreign file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReproduceError(f"checkpoint not found: {path}")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):  # the weights-only unpickler met a Python object
+            raise ReproduceError(f"{path} holds Python objects besides tensors and plain data; refusing to unpickle it") from None
+        raise ReproduceError(f"cannot read checkpoint {path}: truncated or not a PyTorch file") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ReproduceError(f"cannot read checkpoint {path}: truncated or not a PyTorch file ({type(exc).__name__})") from None
+    if isinstance(raw, dict) and raw.get("format") == FORMAT:
+        if raw.get("version") != VERSION or not isinstance(raw.get("state_dict"), dict):
+            raise ReproduceError(f"{path}: unsupported checkpoint version {raw.get('version')!r}")
+        return raw
+    model = raw.get("model") if isinstance(raw, dict) else None
+    if isinstance(model, dict) and {"name", "args", "sd"} <= set(model):
+        sd = {k: v for k, v in model["sd"].items() if not k.endswith(_UNUSED_OFFICIAL_KEYS)}
+        return {"format": FORMAT, "version": VERSION, "model": {"name": model["name"], "args": model["args"]},
+                "state_dict": sd, "step": 0, "source": "official"}
+    raise ReproduceError(f"{path} is not a model checkpoint of this project or of the official LIIF release")
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the model stored in a checkpoint (ours or official) in eval mode."""
+    ckpt = load_checkpoint(path)
+    return build_from_checkpoint(ckpt, path).to(device)
+
+
+def build_from_checkpoint(ckpt: dict, path: str | os.PathLike = "<checkpoint>") -> nn.Module:
+    try:
+        model = make(ckpt["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReproduceError(f"{path}: cannot build its model spec: {exc}") from None
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0:2]
+        raise ReproduceError(f"{path}: weights do not match the model spec: {' '.join(first)}") from None
+    return model.eval()
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The bare model inside DistributedDataParallel / torch.compile wrappers."""
+    model = getattr(model, "module", model)
+    return getattr(model, "_orig_mod", model)

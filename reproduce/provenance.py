@@ -1,0 +1,47 @@
+"""Where a result came from: code version, environment, device, time.
+
+Stored in checkpoints and in every table the notebooks write, so that each
+number in results/ can be traced to the commit and settings that made it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def git_state() -> dict:
+    """{"commit": sha or None, "dirty": bool or None} of the repository holding this package."""
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=_REPO, capture_output=True, text=True, timeout=10)
+    try:
+        head = run("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = run("status", "--porcelain", "--untracked-files=no")
+        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def device_name(device: str | torch.device = "cpu") -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def provenance(device: str | torch.device = "cpu", **extra) -> dict:
+    """A flat dict of plain values (safe for weights_only checkpoints and JSON)."""
+    import numpy
+
+    info = {**git_state(), "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__,
+            "device": device_name(device)}
+    info.update(extra)
+    return info

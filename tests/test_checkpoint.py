@@ -1,0 +1,143 @@
+"""Checkpoints: round trip, atomic writes, the official release format."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import liif_spec
+from reproduce.coords import make_cell
+from reproduce.errors import ReproduceError
+from reproduce.models import load, load_checkpoint, make, save_checkpoint, save_weights
+
+
+def test_round_trip(tmp_path, tiny_spec):
+    model = make(tiny_spec)
+    save_checkpoint(tmp_path / "m.pt", model, tiny_spec, step=7, provenance={"commit": "abc"})
+    again = load(tmp_path / "m.pt")
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k
+    ckpt = load_checkpoint(tmp_path / "m.pt")
+    assert ckpt["step"] == 7 and ckpt["model"] == tiny_spec
+    save_weights(tmp_path / "w.pt", {**ckpt, "optimizer": {"x": 1}})
+    assert "optimizer" not in torch.load(tmp_path / "w.pt", weights_only=True)
+
+
+def test_atomic_write_keeps_the_old_file(tmp_path, tiny_spec, monkeypatch):
+    model = make(tiny_spec)
+    save_checkpoint(tmp_path / "m.pt", model, tiny_spec, step=1)
+    before = (tmp_path / "m.pt").read_bytes()
+
+    def broken_save(obj, f):
+        with open(f, "wb") as fh:
+            fh.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path / "m.pt", model, tiny_spec, step=2)
+    assert (tmp_path / "m.pt").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left behind
+
+
+def test_bad_checkpoints(tmp_path, tiny_spec):
+    with pytest.raises(ReproduceError, match="not found"):
+        load(tmp_path / "nope.pt")
+    save_checkpoint(tmp_path / "m.pt", make(tiny_spec), tiny_spec)
+    data = (tmp_path / "m.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ReproduceError, match="truncated"):
+        load(tmp_path / "cut.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
+    with pytest.raises(ReproduceError, match="not a model checkpoint"):
+        load(tmp_path / "foreign.pt")
+    torch.save({"format": "reproduce.checkpoint", "version": 1, "model": liif_spec(n_feats=4), "state_dict": make(tiny_spec).state_dict()}, tmp_path / "mismatch.pt")
+    with pytest.raises(ReproduceError, match="do not match"):
+        load(tmp_path / "mismatch.pt")
+
+
+class NotTensors:
+    pass
+
+
+def test_arbitrary_objects_are_refused(tmp_path):
+    torch.save({"model": NotTensors()}, tmp_path / "evil.pt")
+    with pytest.raises(ReproduceError, match="refusing"):
+        load(tmp_path / "evil.pt")
+
+
+def official_checkpoint(path, n_feats=8, n_resblocks=2, hidden=(16, 16)):
+    """A checkpoint laid out like the official release (yinboc/liif train_liif.py)."""
+    spec = {"name": "liif", "args": {
+        "encoder_spec": {"name": "edsr-baseline", "args": {"no_upsampling": True, "n_feats": n_feats, "n_resblocks": n_resblocks}},
+        "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": list(hidden)}}}}
+    gen = torch.Generator().manual_seed(0)
+    sd = {"encoder.sub_mean.weight": torch.eye(3).view(3, 3, 1, 1), "encoder.sub_mean.bias": -torch.tensor([0.4488, 0.4371, 0.4040]),
+          "encoder.add_mean.weight": torch.eye(3).view(3, 3, 1, 1), "encoder.add_mean.bias": torch.tensor([0.4488, 0.4371, 0.4040]),
+          "encoder.head.0.weight": torch.randn(n_feats, 3, 3, 3, generator=gen) * 0.2, "encoder.head.0.bias": torch.randn(n_feats, generator=gen) * 0.1}
+    for i in range(n_resblocks):
+        for j in (0, 2):
+            sd[f"encoder.body.{i}.body.{j}.weight"] = torch.randn(n_feats, n_feats, 3, 3, generator=gen) * 0.1
+            sd[f"encoder.body.{i}.body.{j}.bias"] = torch.randn(n_feats, generator=gen) * 0.1
+    sd[f"encoder.body.{n_resblocks}.weight"] = torch.randn(n_feats, n_feats, 3, 3, generator=gen) * 0.1
+    sd[f"encoder.body.{n_resblocks}.bias"] = torch.randn(n_feats, generator=gen) * 0.1
+    widths = [n_feats * 9 + 4, *hidden, 3]
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        sd[f"imnet.layers.{2 * i}.weight"] = torch.randn(b, a, generator=gen) / a ** 0.5
+        sd[f"imnet.layers.{2 * i}.bias"] = torch.randn(b, generator=gen) * 0.1
+    spec["sd"] = sd
+    torch.save({"model": spec, "optimizer": {"name": "adam", "args": {"lr": 1e-4}, "sd": {"state": {}, "param_groups": []}}, "epoch": 1000}, path)
+    return sd
+
+
+def reference_encoder(sd, inp, n_resblocks):
+    """EDSR-baseline written out from the official state-dict names."""
+    conv = lambda x, name: F.conv2d(x, sd[name + ".weight"], sd[name + ".bias"], padding=1)
+    x = conv(inp, "encoder.head.0")
+    res = x
+    for i in range(n_resblocks):
+        res = res + conv(F.relu(conv(res, f"encoder.body.{i}.body.0")), f"encoder.body.{i}.body.2")
+    return x + conv(res, f"encoder.body.{n_resblocks}")
+
+
+def reference_liif(sd, feat, coord, cell):
+    """LIIF's query written per query in float64 NumPy from the paper/protocol text."""
+    feat = feat[0].double().numpy()
+    c, h, w = feat.shape
+    padded = np.pad(feat, ((0, 0), (1, 1), (1, 1)))
+    layers = sorted({int(k.split(".")[2]) for k in sd if k.startswith("imnet")})
+    out = []
+    for (qy, qx), (cy, cx) in zip(coord[0].double().numpy(), cell[0].double().numpy()):
+        preds, areas = [], []
+        for sy in (-1, 1):
+            for sx in (-1, 1):
+                y = np.clip(qy + sy / h + 1e-6, -1 + 1e-6, 1 - 1e-6)
+                x = np.clip(qx + sx / w + 1e-6, -1 + 1e-6, 1 - 1e-6)
+                i, j = int(np.floor((y + 1) / 2 * h)), int(np.floor((x + 1) / 2 * w))   # the LR cell holding (y, x)
+                code = padded[:, i:i + 3, j:j + 3].reshape(c * 9)                     # channel-major 3x3 unfold
+                rel = np.array([(qy - (-1 + (2 * i + 1) / h)) * h, (qx - (-1 + (2 * j + 1) / w)) * w])
+                v = np.concatenate([code, rel, [cy * h, cx * w]])
+                for n, layer in enumerate(layers):
+                    v = sd[f"imnet.layers.{layer}.weight"].double().numpy() @ v + sd[f"imnet.layers.{layer}.bias"].double().numpy()
+                    if n < len(layers) - 1:
+                        v = np.maximum(v, 0)
+                preds.append(v)
+                areas.append(abs(rel[0] * rel[1]) + 1e-9)
+        total = sum(areas)
+        out.append(sum(p * a / total for p, a in zip(preds, areas[::-1])))
+    return np.stack(out)
+
+
+def test_official_checkpoint_gives_the_official_outputs(tmp_path):
+    sd = official_checkpoint(tmp_path / "official.pth")
+    model = load(tmp_path / "official.pth")
+    torch.manual_seed(1)
+    inp = torch.rand(1, 3, 7, 10) * 2 - 1
+    coord = torch.rand(1, 64, 2) * 2 - 1
+    cell = make_cell(coord, (21, 30))
+    with torch.no_grad():
+        feat = model.encode(inp)
+        assert torch.allclose(feat, reference_encoder(sd, inp, 2), atol=1e-5)
+        out = model(inp, coord, cell)
+    assert np.allclose(out[0].double().numpy(), reference_liif(sd, feat, coord, cell), atol=1e-5)

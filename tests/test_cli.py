@@ -1,0 +1,113 @@
+"""The command line: the happy paths on tiny inputs and every bad-input case."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import liif_spec
+from reproduce.cli import main
+from reproduce.models import make, save_checkpoint
+
+
+@pytest.fixture
+def files(tmp_path, smooth_image):
+    Image.fromarray(smooth_image).save(tmp_path / "in.png")
+    spec = liif_spec()
+    save_checkpoint(tmp_path / "model.pt", make(spec), spec)
+    (tmp_path / "text.png").write_text("hello")
+    torch.save({"something": torch.zeros(1)}, tmp_path / "foreign.pt")
+    data = (tmp_path / "model.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[:200])
+    return tmp_path
+
+
+def run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_upscale_scale_and_size(files, capsys):
+    code, out, err = run(capsys, "upscale", str(files / "in.png"), "--scale", "3.7", "--checkpoint", str(files / "model.pt"), "-o", str(files / "out.png"))
+    assert code == 0, err
+    assert Image.open(files / "out.png").size == (round(56 * 3.7), round(40 * 3.7))
+    code, _, err = run(capsys, "upscale", str(files / "in.png"), "--size", "50,70", "--checkpoint", str(files / "model.pt"), "-o", str(files / "out.webp"))
+    assert code == 0, err
+    assert Image.open(files / "out.webp").size == (70, 50)  # PIL reports (W, H)
+
+
+BAD_UPSCALE = [
+    (["--scale", "abc"], "must be a number"),
+    (["--scale", "0"], "positive"),
+    (["--scale", "-2"], "positive"),
+    (["--scale", "nan"], "positive"),
+    (["--scale", "0.5"], "below 1"),
+    (["--size", "0,10"], "positive"),
+    (["--size", "12"], "H,W"),
+    (["--size", "a,b"], "H,W"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_UPSCALE)
+def test_upscale_bad_scale_or_size(files, capsys, args, message):
+    code, _, err = run(capsys, "upscale", str(files / "in.png"), *args, "--checkpoint", str(files / "model.pt"), "-o", str(files / "o.png"))
+    assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (files / "o.png").exists()
+
+
+@pytest.mark.parametrize("image,checkpoint,output,message", [
+    ("missing.png", "model.pt", "o.png", "image not found"),
+    ("text.png", "model.pt", "o.png", "cannot read"),
+    ("in.png", "missing.pt", "o.png", "checkpoint not found"),
+    ("in.png", "cut.pt", "o.png", "truncated"),
+    ("in.png", "foreign.pt", "o.png", "not a model checkpoint"),
+    ("in.png", "in.png", "o.png", "truncated or not a PyTorch file"),
+    ("in.png", "model.pt", "no/such/dir/o.png", "output folder does not exist"),
+    ("in.png", "model.pt", "o.xyz", "output format"),
+])
+def test_upscale_bad_files(files, capsys, image, checkpoint, output, message):
+    code, _, err = run(capsys, "upscale", str(files / image), "--scale", "2", "--checkpoint", str(files / checkpoint), "-o", str(files / output))
+    assert code == 2, err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (files / output).exists()
+    assert not [p for p in files.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_eval_bicubic_on_sample_writes_csv(files, capsys):
+    code, out, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2,4", "--limit", "2", "--csv", str(files / "t.csv"))
+    assert code == 0, err
+    lines = (files / "t.csv").read_text().splitlines()
+    assert lines[0] == "set,scale,psnr,ssim" and len(lines) == 3
+    assert "sample" in out and "psnr" in out
+    psnr2, psnr4 = (float(line.split(",")[2]) for line in lines[1:])
+    assert psnr2 > psnr4 > 15
+
+
+def test_eval_model_and_errors(files, capsys):
+    code, out, err = run(capsys, "eval", str(files / "model.pt"), "--sets", "sample", "--scales", "2", "--limit", "1")
+    assert code == 0, err
+    code, _, err = run(capsys, "eval", "bicubic", "--sets", "Set5", "--scales", "2")
+    assert code == 2 and "not found" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2,x")
+    assert code == 2 and "must be a number" in err
+    code, _, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--csv", str(files / "nodir" / "t.csv"))
+    assert code == 2 and "output folder does not exist" in err
+
+
+def test_train_bad_config(files, capsys):
+    code, _, err = run(capsys, "train", str(files / "nope.yaml"))
+    assert code == 2 and "config not found" in err
+
+
+def test_console_entry_point_exit_code(files):
+    proc = subprocess.run([sys.executable, "-m", "reproduce", "upscale", str(files / "in.png"), "--scale", "x",
+                           "--checkpoint", "m.pt", "-o", "o.png"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
