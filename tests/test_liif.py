@@ -140,3 +140,36 @@ def test_cell_required_when_decoding_cells():
     model = make(liif_spec())
     with pytest.raises(ValueError, match="cell"):
         model(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 2), None)
+
+
+@pytest.mark.parametrize("local_ensemble,feat_unfold,cell_decode", FLAGS)
+@pytest.mark.parametrize("hidden", [(32, 32, 32), (32,)])
+def test_fast_path_equals_plain_path(local_ensemble, feat_unfold, cell_decode, hidden):
+    torch.manual_seed(0)
+    model = make(liif_spec(hidden=hidden, local_ensemble=local_ensemble, feat_unfold=feat_unfold, cell_decode=cell_decode))
+    inp = torch.rand(2, 3, 7, 11) * 2 - 1
+    # Random queries, plus the HR pixel centres of an integer and a fractional
+    # scale (they sit exactly on LR centres and borders, where ties could differ).
+    coord = torch.cat([torch.rand(2, 200, 2) * 2 - 1,
+                       make_coord((21, 33)).expand(2, -1, -1), make_coord((26, 40)).expand(2, -1, -1)], dim=1)
+    cell = make_cell(coord, (21, 33))
+    fast = model(inp, coord, cell)
+    model.fast = False
+    plain = model(inp, coord, cell)
+    assert (fast - plain).abs().max() <= 1e-5
+
+
+def test_fast_path_gradients_equal_plain_path():
+    torch.manual_seed(0)
+    model = make(liif_spec())
+    inp = torch.rand(2, 3, 6, 6) * 2 - 1
+    coord = torch.rand(2, 64, 2) * 2 - 1
+    cell = make_cell(coord, (20, 20))
+    grads = []
+    for fast in (True, False):
+        model.fast = fast
+        model.zero_grad()
+        model(inp, coord, cell).square().sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for g_fast, g_plain in zip(*grads):
+        assert torch.allclose(g_fast, g_plain, atol=1e-4, rtol=1e-4)

@@ -28,7 +28,9 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     """Super-resolve one image to an exact output size.
 
     Args:
-        model: an implicit model with ``encode(inp)`` and ``query(feat, coord, cell)``.
+        model: an implicit model with ``encode(inp)``, ``prepare(feat)`` and
+            ``decode(prepared, coord, cell)`` (the per-image work is done once,
+            not once per chunk).
         lr: (3, h, w) float in [0, 1] on the model's device.
         size: output (H, W) - rows first.
         chunk: queries decoded at once (the official evaluation uses 30000).
@@ -43,10 +45,10 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     out = torch.empty(height * width, 3, dtype=torch.float32, device=device)
     cell_value = torch.tensor([2 / height, 2 / width], device=device)
     with autocast_context(device, bf16):
-        feat = model.encode(to_model(lr).unsqueeze(0))
+        prepared = model.prepare(model.encode(to_model(lr).unsqueeze(0)))
         for start in range(0, height * width, chunk):
             index = torch.arange(start, min(start + chunk, height * width), device=device)
             coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
             cell = cell_value.expand_as(coord)
-            out[start:start + len(index)] = from_model(model.query(feat, coord, cell)[0].float())
+            out[start:start + len(index)] = from_model(model.decode(prepared, coord, cell)[0].float())
     return out.view(height, width, 3).permute(2, 0, 1)

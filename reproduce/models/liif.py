@@ -6,10 +6,17 @@ the code of a nearby LR pixel, the query's offset from that pixel's centre
 and (optionally) the size of the output pixel. See ``reproduce.coords`` for
 the coordinate and cell conventions.
 
-This module is the *plain* formulation, written to compute exactly what the
-official code computes (nearest sampling through ``grid_sample``, the same
-shifts, epsilons, clamping and ensemble weights), so official checkpoints
-give the official outputs.
+The *plain* formulation here computes exactly what the official code
+computes (nearest sampling through ``grid_sample``, the same shifts,
+epsilons, clamping and ensemble weights), so official checkpoints give the
+official outputs. By default queries take the *fast* path of
+``liif_fast`` (same function, same parameters, several times cheaper); the
+plain path stays as its test oracle (``fast=False``).
+
+Decoding has three stages so that inference can reuse work across query
+chunks: ``encode`` (image -> feature map), ``prepare`` (feature map ->
+what every query reads: the unfolded map, or the fast path's projected
+codes) and ``decode`` (queries).
 """
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..coords import make_coord
+from . import liif_fast
+from .mlp import MLP
 from .registry import make, register
 
 # Local ensemble: the four LR codes around a query are reached by shifting the
@@ -43,10 +52,13 @@ class LIIF(nn.Module):
         local_ensemble: blend the predictions of the 4 nearest codes (-e).
         feat_unfold: concatenate each code with its 3x3 neighbours (-u).
         cell_decode: give the decoder the output pixel size (-c).
+        fast: use the fast query (``liif_fast``); False runs the plain formulation.
     """
 
-    def __init__(self, encoder_spec, imnet_spec=None, local_ensemble=True, feat_unfold=True, cell_decode=True):
+    def __init__(self, encoder_spec, imnet_spec=None, local_ensemble=True, feat_unfold=True, cell_decode=True,
+                 fast=True):
         super().__init__()
+        self.fast = fast
         self.local_ensemble = local_ensemble
         self.feat_unfold = feat_unfold
         self.cell_decode = cell_decode
@@ -76,19 +88,38 @@ class LIIF(nn.Module):
 
     def query(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None) -> torch.Tensor:
         """Decode queries from a feature map given by :meth:`encode` (shapes as in forward)."""
-        # Under bf16 autocast the encoder returns bf16; sampling is done in the
-        # coordinates' precision so the nearest-neighbour choice is exact.
-        feat = feat.to(coord.dtype)
-        if self.imnet is None:
-            return _sample_nearest(feat, coord)
-        if self.cell_decode and cell is None:
-            raise ValueError("this LIIF model decodes cells: pass cell = (2/H, 2/W) per query")
+        return self.decode(self.prepare(feat), coord, cell)
 
-        b, c, h, w = feat.shape
-        if self.feat_unfold:
+    def uses_fast_path(self) -> bool:
+        return self.fast and isinstance(self.imnet, MLP)
+
+    def prepare(self, feat: torch.Tensor):
+        """Per-image work shared by all queries: (B, C, h, w) -> prepared features."""
+        if self.uses_fast_path():
+            return liif_fast.project(self, feat)
+        # Under bf16 autocast the encoder returns bf16; the plain path samples
+        # in float32 so the nearest-neighbour choice matches the fp32 code.
+        if feat.dtype in (torch.bfloat16, torch.float16):
+            feat = feat.float()
+        if self.feat_unfold and self.imnet is not None:
             # 3x3 neighbourhood stacked on channels (zero padding at the border): C -> 9C.
+            b, c, h, w = feat.shape
             feat = F.unfold(feat, 3, padding=1).view(b, c * 9, h, w)
+        return feat
+
+    def decode(self, prepared, coord: torch.Tensor, cell: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode queries from :meth:`prepare`'s output; shapes as in forward."""
+        if self.cell_decode and self.imnet is not None and cell is None:
+            raise ValueError("this LIIF model decodes cells: pass cell = (2/H, 2/W) per query")
         shifts, eps = (ENSEMBLE_SHIFTS, SHIFT_EPS) if self.local_ensemble else ([(0, 0)], 0.0)
+        if isinstance(prepared, liif_fast.ProjectedFeatures):
+            return liif_fast.decode(self, prepared, coord, cell, shifts, eps, CLAMP_EPS, AREA_EPS)
+        if self.imnet is None:
+            return _sample_nearest(prepared, coord)
+        return self._decode_plain(prepared, coord, cell, shifts, eps)
+
+    def _decode_plain(self, feat, coord, cell, shifts, eps):
+        b, _, h, w = feat.shape
         half_pixel = (1.0 / h, 1.0 / w)  # half an LR pixel along y and x in [-1, 1] units
         feat_coord = make_coord((h, w), flatten=False, device=feat.device)
         feat_coord = feat_coord.permute(2, 0, 1).unsqueeze(0).expand(b, 2, h, w)
