@@ -113,9 +113,10 @@ def cmd_eval(args) -> None:
 
 
 def cmd_upscale(args) -> None:
+    import torch
     from PIL import Image
 
-    from .data import read_image, to_tensor, to_uint8
+    from .data import read_image, to_tensor
     from .engine import upscale
     from .engine.train import pick_device
     from .fileio import atomic_path
@@ -133,9 +134,10 @@ def cmd_upscale(args) -> None:
     if not hasattr(model, "query"):
         raise ReproduceError(f"{args.checkpoint} holds a {type(model).__name__}, not an arbitrary-scale model")
     size = args.size or (round(img.shape[0] * args.scale), round(img.shape[1] * args.scale))
-    sr = upscale(model, to_tensor(img).to(device), size, chunk=args.chunk, bf16=args.bf16)
+    # uint8 output: 3 bytes per output pixel, so a 6000x6000 result stays small.
+    sr = upscale(model, to_tensor(img).to(device), size, chunk=args.chunk, bf16=args.bf16, out_dtype=torch.uint8)
     with atomic_path(out) as tmp:
-        Image.fromarray(to_uint8(sr)).save(tmp, format=fmt)
+        Image.fromarray(sr.permute(1, 2, 0).cpu().numpy()).save(tmp, format=fmt)
     print(f"{args.image} ({img.shape[1]}x{img.shape[0]}) -> {out} ({size[1]}x{size[0]})")
 
 

@@ -173,3 +173,23 @@ def test_fast_path_gradients_equal_plain_path():
         grads.append([p.grad.clone() for p in model.parameters()])
     for g_fast, g_plain in zip(*grads):
         assert torch.allclose(g_fast, g_plain, atol=1e-4, rtol=1e-4)
+
+
+def test_tiled_encoding_equals_untiled():
+    torch.manual_seed(0)
+    model = make(liif_spec(n_resblocks=2))
+    inp = torch.rand(1, 3, 23, 30) * 2 - 1
+    full = model.encode(inp)
+    from reproduce.engine.predict import encode_tiled
+    tiled = encode_tiled(model, inp, tile=8)
+    assert torch.allclose(tiled, full, atol=1e-5)
+
+
+def test_upscale_uint8_output_is_the_rounded_float_output():
+    torch.manual_seed(0)
+    model = make(liif_spec())
+    lr = torch.rand(3, 9, 13)
+    as_float = upscale(model, lr, (20, 31), chunk=50)
+    as_uint8 = upscale(model, lr, (20, 31), chunk=77, out_dtype=torch.uint8, tile=4)
+    assert as_uint8.dtype == torch.uint8
+    assert (as_uint8.float() - (as_float * 255).round()).abs().max() <= 1

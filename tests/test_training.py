@@ -96,3 +96,28 @@ def test_config_errors(tmp_path):
     (tmp_path / "bad.yaml").write_text("model: [unclosed")
     with pytest.raises(ReproduceError, match="YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_ddp_two_processes_match_one_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    cfg = tiny_config(tmp_path / "ddp", 3, batch_size=4)
+    cfg["valid"]["every"] = 0
+    (tmp_path / "ddp.yaml").write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "reproduce", "train", str(tmp_path / "ddp.yaml")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cfg["run"]["out_dir"] = str(tmp_path / "single")
+    single = load_checkpoint(train(cfg, log=lambda m: None))
+    ddp = load_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert ddp["step"] == single["step"] == 3
+    for key, value in single["state_dict"].items():
+        assert torch.allclose(ddp["state_dict"][key], value, atol=1e-5, rtol=1e-4), key
+    # The processes really split the batch: the logged loss is the global one.
+    assert abs(read_log(tmp_path / "ddp")[-1]["loss"] - read_log(tmp_path / "single")[-1]["loss"]) < 1e-4

@@ -1,9 +1,16 @@
-"""Prediction with bounded memory: query coordinates are made chunk by chunk.
+"""Prediction with bounded memory.
 
-An H x W output needs H*W queries; the full coordinate and cell grids are
-never built. Each chunk of ``chunk`` output pixels (in row-major order) gets
-its coordinates from the per-axis pixel centres, is decoded, and is written
-into the preallocated output, so memory grows with the output image only.
+* Queries are made chunk by chunk: an H x W output needs H*W queries, but the
+  full coordinate and cell grids are never built; each chunk of ``chunk``
+  output pixels (row-major) gets its coordinates from the per-axis pixel
+  centres, is decoded, and is written straight into the preallocated output
+  (float32, or uint8 for huge images: 3 bytes per pixel).
+* Inputs too large for one encoder pass are encoded in overlapping tiles
+  (:func:`encode_tiled`); the halo covers the encoder's receptive field, so
+  the tiled feature map equals the untiled one.
+
+Memory therefore grows with the output image only, and time with the number
+of output pixels.
 """
 from __future__ import annotations
 
@@ -23,8 +30,38 @@ def autocast_context(device: torch.device | str, bf16: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def encode_tiled(model, inp: torch.Tensor, tile: int = 512) -> torch.Tensor:
+    """``model.encode`` in overlapping tiles; equals the untiled result.
+
+    Args:
+        inp: (1, 3, h, w) in [-1, 1].
+        tile: interior size of a tile in LR pixels; inputs no larger than one
+            tile are encoded in one pass.
+
+    A tile is encoded with a halo of ``model.encoder.radius`` pixels (the
+    receptive-field radius: one pixel per 3x3 convolution), so every interior
+    feature sees exactly the input it sees in the full pass; where the halo
+    would leave the image, the image border (zero padding) is the same in both.
+    """
+    _, _, h, w = inp.shape
+    if h <= tile and w <= tile:
+        return model.encode(inp)
+    halo = model.encoder.radius
+    out = None
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            ya, xa = max(0, y0 - halo), max(0, x0 - halo)
+            feat = model.encode(inp[:, :, ya:min(h, y1 + halo), xa:min(w, x1 + halo)])
+            if out is None:
+                out = feat.new_empty(1, feat.shape[1], h, w)
+            out[:, :, y0:y1, x0:x1] = feat[:, :, y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+    return out
+
+
 @torch.no_grad()
-def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, bf16: bool = False) -> torch.Tensor:
+def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, bf16: bool = False,
+            out_dtype: torch.dtype = torch.float32, tile: int = 512) -> torch.Tensor:
     """Super-resolve one image to an exact output size.
 
     Args:
@@ -35,20 +72,24 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
         size: output (H, W) - rows first.
         chunk: queries decoded at once (the official evaluation uses 30000).
         bf16: run the network under bfloat16 autocast.
+        out_dtype: float32 (values in [0, 1], clamped, not rounded) or uint8
+            (rounded to 0..255).
+        tile: LR tile size for :func:`encode_tiled`.
 
     Returns:
-        (3, H, W) float32 in [0, 1] (clamped, not rounded).
+        (3, H, W) tensor of ``out_dtype``.
     """
     height, width = size
     device = lr.device
     ys, xs = centres(height, device=device), centres(width, device=device)
-    out = torch.empty(height * width, 3, dtype=torch.float32, device=device)
+    out = torch.empty(height * width, 3, dtype=out_dtype, device=device)
     cell_value = torch.tensor([2 / height, 2 / width], device=device)
     with autocast_context(device, bf16):
-        prepared = model.prepare(model.encode(to_model(lr).unsqueeze(0)))
+        prepared = model.prepare(encode_tiled(model, to_model(lr).unsqueeze(0), tile))
         for start in range(0, height * width, chunk):
             index = torch.arange(start, min(start + chunk, height * width), device=device)
             coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
             cell = cell_value.expand_as(coord)
-            out[start:start + len(index)] = from_model(model.decode(prepared, coord, cell)[0].float())
+            pred = from_model(model.decode(prepared, coord, cell)[0].float())
+            out[start:start + len(index)] = pred.mul_(255).round_() if out_dtype == torch.uint8 else pred
     return out.view(height, width, 3).permute(2, 0, 1)

@@ -10,18 +10,28 @@ Resuming restores model, optimizer, step and RNG states; the data of step t
 depends only on (seed, t) (see ``reproduce.data.sampler``) and the learning
 rate is a function of the step, so on the CPU an interrupted and resumed run
 ends bit-identical to an uninterrupted one.
+
+Data-parallel training: started by ``torchrun`` (WORLD_SIZE > 1), each
+process takes its slice of every global batch, DistributedDataParallel
+averages the gradients (gloo on CPU, nccl on GPU), and rank 0 alone logs,
+validates and writes checkpoints. With equal slices the averaged gradient is
+the gradient of the global batch's mean loss, so the run matches a single
+process on the same global batch up to float summation order.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 import yaml
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..data import EvalPairs, ImageSet, StepBatchSampler, TrainSamples, to_tensor
@@ -37,8 +47,20 @@ from .schedule import lr_at
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
     return torch.device(name)
+
+
+def init_distributed(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); joins the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
 
 
 def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, stop_at: int | None = None) -> Path:
@@ -55,8 +77,13 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         raise ReproduceError(f"{out_dir} already holds a run; pass --resume to continue it or choose another out_dir")
     if resume and not ckpt_path.exists():
         raise ReproduceError(f"nothing to resume: {ckpt_path} does not exist")
-    out_dir.mkdir(parents=True, exist_ok=True)
     device = pick_device(t["device"])
+    rank, world = init_distributed(device)
+    main = rank == 0
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        log = lambda message: None  # noqa: E731  (only rank 0 speaks)
 
     torch.manual_seed(t["seed"])
     model = make(cfg["model"]).to(device)
@@ -68,18 +95,22 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng"]["torch"])
         step = ckpt["step"]
-        _truncate_log(out_dir / "log.jsonl", step)
+        if main:
+            _truncate_log(out_dir / "log.jsonl", step)
         log(f"resuming {out_dir} at step {step}")
-    write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    if main:
+        write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    net = DistributedDataParallel(model) if world > 1 else model
 
     images = ImageSet(t["datasets"], limit=t["limit"])
     samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
-    sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step)
+    sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step,
+                               rank=rank, world_size=world)
     loader = DataLoader(samples, batch_sampler=sampler, num_workers=t["workers"], persistent_workers=t["workers"] > 0)
-    validator = Validator(cfg["valid"], device, t["bf16"]) if cfg["valid"]["every"] else None
+    validator = Validator(cfg["valid"], device, t["bf16"]) if cfg["valid"]["every"] and main else None
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training {cfg['model']['name']} ({n_params / 1e6:.2f} M parameters) on {len(images)} images, "
-        f"device {device}, bf16 {t['bf16']}, steps {step}..{t['steps']}")
+        f"device {device} x {world} process(es), bf16 {t['bf16']}, steps {step}..{t['steps']}")
 
     model.train()
     tic, tic_step, loss_sum, loss_n = time.perf_counter(), step, 0.0, 0
@@ -87,26 +118,34 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = train_step(model, optimizer, batch, device, t["bf16"])
+        loss = train_step(net, optimizer, batch, device, t["bf16"])
         loss_sum, loss_n, step = loss_sum + loss, loss_n + 1, step + 1
 
         if step % run["log_every"] == 0 or step == t["steps"]:
+            if world > 1:  # report the global batch's loss, not rank 0's slice
+                total = torch.tensor([loss_sum], dtype=torch.float64)
+                dist.all_reduce(total)
+                loss_sum = total.item() / world
             rate = (step - tic_step) / (time.perf_counter() - tic)
             eta = (t["steps"] - step) / rate
-            _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate})
+            if main:
+                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate})
             log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {lr:.2e}  {rate:.2f} it/s  ETA {_hms(eta)}")
             loss_sum, loss_n = 0.0, 0
         if validator and (step % cfg["valid"]["every"] == 0 or step == t["steps"]):
             value = validator(model)
             _append_log(out_dir, {"step": step, "val_psnr": value})
             log(f"step {step}  validation PSNR {value:.3f} dB ({validator.description})")
-        if step % run["checkpoint_every"] == 0 or step in (t["steps"], stop_at):
+        if main and (step % run["checkpoint_every"] == 0 or step in (t["steps"], stop_at)):
             save_checkpoint(ckpt_path, model, cfg["model"], step, optimizer=optimizer.state_dict(),
                             rng={"torch": torch.get_rng_state()}, config=cfg,
                             provenance=provenance(device, seed=t["seed"]))
         if step == stop_at:
             log(f"stopped at step {step} (resumable)")
             break
+    if world > 1:
+        dist.barrier()  # the checkpoint is complete before any process returns
+        dist.destroy_process_group()
     return ckpt_path
 
 
