@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
         # cosine: linear warm-up over `warmup` of the run, then cosine decay to lr * final.
         "schedule": {"kind": "step", "milestones": [0.2, 0.4, 0.6, 0.8], "gamma": 0.5, "warmup": 0.0, "final": 0.0},
         "bf16": False,          # bfloat16 autocast (AMX on CPU, tensor cores on GPU)
+        "compile": False,       # torch.compile the training forward (fuses elementwise ops; ~30 s start-up)
         "workers": 0,           # DataLoader worker processes
         "seed": 0,
         "device": "auto",       # auto: cuda if available, else cpu

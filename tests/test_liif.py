@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from conftest import liif_spec
 from reproduce.coords import centres, make_cell, make_coord
 from reproduce.engine import upscale
-from reproduce.models import make
+from reproduce.models import liif_fast, make
 
 FLAGS = list(itertools.product([False, True], repeat=3))
 
@@ -144,7 +144,11 @@ def test_cell_required_when_decoding_cells():
 
 @pytest.mark.parametrize("local_ensemble,feat_unfold,cell_decode", FLAGS)
 @pytest.mark.parametrize("hidden", [(32, 32, 32), (32,)])
-def test_fast_path_equals_plain_path(local_ensemble, feat_unfold, cell_decode, hidden):
+@pytest.mark.parametrize("grad", [True, False])
+def test_fast_path_equals_plain_path(local_ensemble, feat_unfold, cell_decode, hidden, grad, monkeypatch):
+    # Without autograd the fast path decodes in blocks (made small here) with fused Linear+ReLU.
+    monkeypatch.setattr(liif_fast, "BLOCK", 300)
+    torch.set_grad_enabled(grad)
     torch.manual_seed(0)
     model = make(liif_spec(hidden=hidden, local_ensemble=local_ensemble, feat_unfold=feat_unfold, cell_decode=cell_decode))
     inp = torch.rand(2, 3, 7, 11) * 2 - 1
@@ -156,6 +160,7 @@ def test_fast_path_equals_plain_path(local_ensemble, feat_unfold, cell_decode, h
     fast = model(inp, coord, cell)
     model.fast = False
     plain = model(inp, coord, cell)
+    torch.set_grad_enabled(True)
     assert (fast - plain).abs().max() <= 1e-5
 
 

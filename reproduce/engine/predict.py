@@ -85,7 +85,8 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     out = torch.empty(height * width, 3, dtype=out_dtype, device=device)
     cell_value = torch.tensor([2 / height, 2 / width], device=device)
     with autocast_context(device, bf16):
-        prepared = model.prepare(encode_tiled(model, to_model(lr).unsqueeze(0), tile))
+        inp = to_model(lr).unsqueeze(0).contiguous(memory_format=torch.channels_last)
+        prepared = model.prepare(encode_tiled(model, inp, tile))
         for start in range(0, height * width, chunk):
             index = torch.arange(start, min(start + chunk, height * width), device=device)
             coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)

@@ -101,6 +101,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     if main:
         write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
     net = DistributedDataParallel(model) if world > 1 else model
+    if t["compile"]:
+        net = torch.compile(net)
 
     images = ImageSet(t["datasets"], limit=t["limit"])
     samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
