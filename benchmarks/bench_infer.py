@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,16 +28,16 @@ from reproduce.provenance import provenance
 
 
 def run_upscale(image: Path, scale: float, checkpoint: Path, out: Path, bf16: bool) -> dict:
-    """Run the CLI in a child process; wall time and the child's own peak RSS."""
-    cmd = [sys.executable, "-m", "reproduce", "upscale", str(image), "--scale", f"{scale:g}",
+    """Run the CLI in a child process; wall time and the child's own peak RSS (VmHWM)."""
+    cmd = [sys.executable, str(Path(__file__).with_name("peak_memory.py")), "upscale", str(image), "--scale", f"{scale:g}",
            "--checkpoint", str(checkpoint), "-o", str(out), *(["--bf16"] if bf16 else [])]
     tic = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - tic
-    if status != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr}")
+    peak_kb = int(proc.stderr.rsplit("peak_rss_kb", 1)[1].split()[0])
+    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024}
 
 
 def main():

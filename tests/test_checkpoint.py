@@ -141,3 +141,16 @@ def test_official_checkpoint_gives_the_official_outputs(tmp_path):
         assert torch.allclose(feat, reference_encoder(sd, inp, 2), atol=1e-5)
         out = model(inp, coord, cell)
     assert np.allclose(out[0].double().numpy(), reference_liif(sd, feat, coord, cell), atol=1e-5)
+
+
+def test_export_to_official_format_round_trip(tmp_path, tiny_spec):
+    from reproduce.models import export_official
+
+    model = make(tiny_spec)
+    save_checkpoint(tmp_path / "ours.pt", model, tiny_spec, step=3)
+    export_official(load_checkpoint(tmp_path / "ours.pt"), tmp_path / "official.pth")
+    raw = torch.load(tmp_path / "official.pth", weights_only=True)
+    assert set(raw["model"]) == {"name", "args", "sd"} and "encoder.sub_mean.weight" in raw["model"]["sd"]
+    again = load(tmp_path / "official.pth")
+    for key, value in model.state_dict().items():
+        assert torch.equal(again.state_dict()[key], value), key

@@ -4,8 +4,8 @@
 either this project's checkpoints or the official LIIF release format.
 """
 from . import edsr, liif, mlp, rdn  # noqa: F401  (register the models)
-from .checkpoint import build_from_checkpoint, load, load_checkpoint, save_checkpoint, save_weights
+from .checkpoint import build_from_checkpoint, export_official, load, load_checkpoint, save_checkpoint, save_weights
 from .liif import LIIF
 from .registry import make, names, register
 
-__all__ = ["LIIF", "build_from_checkpoint", "load", "load_checkpoint", "make", "names", "register", "save_checkpoint", "save_weights"]
+__all__ = ["LIIF", "build_from_checkpoint", "export_official", "load", "load_checkpoint", "make", "names", "register", "save_checkpoint", "save_weights"]

@@ -83,6 +83,27 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     raise ReproduceError(f"{path} is not a model checkpoint of this project or of the official LIIF release")
 
 
+def export_official(checkpoint: dict, path: str | os.PathLike) -> None:
+    """Write a checkpoint in the official release format, loadable by yinboc/liif's code.
+
+    The official EDSR modules also hold two (unused) mean-shift layers; their
+    weights are filled in with the official initial values so that its strict
+    ``load_state_dict`` accepts the file.
+    """
+    sd = dict(checkpoint["state_dict"])
+    spec = checkpoint["model"]
+    encoder = spec.get("args", {}).get("encoder_spec", {}).get("name")
+    if encoder in ("edsr-baseline", "edsr"):
+        mean = torch.tensor([0.4488, 0.4371, 0.4040])
+        for name, sign in (("sub_mean", -1), ("add_mean", 1)):
+            sd[f"encoder.{name}.weight"] = torch.eye(3).view(3, 3, 1, 1)
+            sd[f"encoder.{name}.bias"] = sign * mean
+    args = {k: v for k, v in spec["args"].items() if k != "fast"}  # ours only
+    payload = {"model": {"name": spec["name"], "args": args, "sd": sd}, "epoch": checkpoint.get("step", 0)}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model stored in a checkpoint (ours or official) in eval mode."""
     ckpt = load_checkpoint(path)
