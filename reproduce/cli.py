@@ -1,4 +1,4 @@
-"""Command line: ``reproduce train | eval | upscale``.
+"""Command line: ``reproduce train | eval | upscale | run``.
 
 Problems the user can fix (bad arguments, unreadable files, missing data,
 foreign checkpoints) end with one ``error:`` line on stderr and exit code 2;
@@ -83,7 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=30000, help="queries decoded at once")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--device", default="auto", help="cpu, cuda, or auto")
+    p = sub.add_parser("run", help="execute notebooks with papermill (the report pipeline)")
+    p.add_argument("notebooks", nargs="*", help="notebooks to run (e.g. 01 02_train); default: all, in order")
+    p.add_argument("--profile", default="report", help="parameter profile: smoke, cpu, paper, report (profiles/*.yaml)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a notebook parameter; the value is YAML (lists work: -p scales=[2,4])")
     return parser
+
+
+def cmd_run(args) -> None:
+    from .runner import parse_overrides, run
+
+    run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True))
 
 
 def cmd_train(args) -> None:
@@ -141,7 +152,7 @@ def cmd_upscale(args) -> None:
     print(f"{args.image} ({img.shape[1]}x{img.shape[0]}) -> {out} ({size[1]}x{size[0]})")
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "upscale": cmd_upscale}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run}
 
 
 def main(argv: list[str] | None = None) -> int:

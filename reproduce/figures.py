@@ -1,0 +1,90 @@
+"""Figures of the study (matplotlib). Notebooks call these; tests exercise them.
+
+Images are uint8 (H, W, 3) arrays or float tensors (3, H, W) in [0, 1].
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def _as_array(img) -> np.ndarray:
+    if hasattr(img, "detach"):
+        img = (img.detach().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+    return np.asarray(img)
+
+
+def image_grid(images: dict, box: tuple[int, int, int, int] | None = None, ncols: int | None = None, size: float = 3.0):
+    """Show named images side by side; ``box`` = (y, x, h, w) crops each (in its own pixels)."""
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, img) in zip(axes.flat, images.items()):
+        arr = _as_array(img)
+        if box is not None:
+            y, x, h, w = box
+            arr = arr[y:y + h, x:x + w]
+        ax.imshow(arr, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def difference_map(a, b, title: str = "", scale: float = 8.0):
+    """Signed difference a - b (mean over channels), amplified by ``scale``, with a colour bar in 8-bit levels."""
+    diff = _as_array(a).astype(np.float64).mean(-1) - _as_array(b).astype(np.float64).mean(-1)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    lim = max(1.0, np.abs(diff).max() / scale * 4)
+    im = ax.imshow(diff, cmap="coolwarm", vmin=-lim, vmax=lim)
+    ax.axis("off")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, label="difference (8-bit levels)")
+    return fig
+
+
+def training_curves(log: Sequence[dict], title: str = ""):
+    """Loss (left) and validation PSNR (right) against the step, from a training log."""
+    losses = [(r["step"], r["loss"]) for r in log if "loss" in r]
+    vals = [(r["step"], r["val_psnr"]) for r in log if "val_psnr" in r]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.5))
+    if losses:
+        a.plot(*zip(*losses))
+    a.set_xlabel("step")
+    a.set_ylabel("L1 loss ([-1, 1] units)")
+    a.set_yscale("log")
+    if vals:
+        b.plot(*zip(*vals), "o-")
+    b.set_xlabel("step")
+    b.set_ylabel("validation PSNR (dB)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def gain_vs_scale(df: pd.DataFrame, method: str, baseline: str = "bicubic"):
+    """PSNR gain of ``method`` over ``baseline`` against the scale, one line per set.
+
+    ``df`` has columns method, set, scale, psnr.
+    """
+    pivot = df.pivot_table(index=["set", "scale"], columns="method", values="psnr")
+    gain = (pivot[method] - pivot[baseline]).reset_index(name="gain")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, part in gain.groupby("set", sort=False):
+        ax.plot(part["scale"], part["gain"], "o-", label=name)
+    ax.axvspan(1, 4, color="0.92", zorder=0, label="training scales")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ticks = sorted(gain["scale"].unique())
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"x{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("scale")
+    ax.set_ylabel(f"PSNR gain over {baseline} (dB)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

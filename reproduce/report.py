@@ -1,0 +1,66 @@
+"""Helpers the notebooks use to record, show and save results.
+
+Every table is written as CSV and Markdown with a provenance sidecar
+(``<name>.provenance.json``: commit, profile, seed, device, time, duration),
+so each number in results/ can be traced to the code and settings behind it.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .fileio import write_atomic, write_text_atomic
+from .provenance import provenance
+
+
+class Run:
+    """Provenance of one notebook execution; ``finish()`` adds the duration."""
+
+    def __init__(self, notebook: str, profile: str, device: str = "cpu", **extra):
+        self.started = time.perf_counter()
+        self.info = provenance(device, notebook=notebook, profile=profile, **extra)
+
+    def finish(self) -> dict:
+        self.info["duration_s"] = round(time.perf_counter() - self.started, 1)
+        return self.info
+
+    def markdown(self) -> str:
+        i = self.info
+        commit = (i.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if i.get("dirty") else "")
+        extra = ", ".join(f"{k} {v}" for k, v in i.items() if k not in
+                          {"commit", "dirty", "time", "python", "torch", "numpy", "device", "notebook", "profile"})
+        return (f"**Provenance**: notebook `{i['notebook']}`, profile `{i['profile']}`, commit `{commit}`, "
+                f"{i['device']}, torch {i['torch']}, started {i['time']}" + (f", {extra}" if extra else "") + ".")
+
+
+def save_table(df: pd.DataFrame, name: str, results_dir: str | Path, run: Run, floatfmt: str = ".3f") -> Path:
+    """Write ``name``.csv, ``name``.md and ``name``.provenance.json under ``results_dir``."""
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(results_dir / f"{name}.csv", df.to_csv(index=False))
+    write_text_atomic(results_dir / f"{name}.md", f"{markdown_table(df, floatfmt)}\n\n{run.markdown()}\n")
+    write_text_atomic(results_dir / f"{name}.provenance.json", json.dumps(run.finish(), indent=2) + "\n")
+    return results_dir / f"{name}.csv"
+
+
+def save_figure(fig, name: str, figures_dir: str | Path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure as PNG (atomically)."""
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    path = figures_dir / f"{name}.png"
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
+    return path
+
+
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    """A GitHub-flavoured Markdown table (floats formatted with ``floatfmt``, NaN as '-')."""
+    def cell(v):
+        if isinstance(v, float):
+            return "-" if v != v else format(v, floatfmt)
+        return str(v)
+    rows = [[str(c) for c in df.columns], ["---"] * len(df.columns)]
+    rows += [[cell(v) for v in row] for row in df.itertuples(index=False)]
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)

@@ -1,0 +1,123 @@
+"""Execute the study's notebooks with papermill: ``reproduce run``.
+
+Notebooks are jupytext py:percent files ``notebooks/NN_name.py``. Each run
+converts one to .ipynb, injects parameters (the profile's, then ``-p``
+overrides, then ``profile``), executes it with the ``python3`` kernel in the
+repository root, and writes ``NN_name.ipynb`` with an HTML rendering beside
+it to the profile's output folder (``results/notebooks``; ``runs/smoke/...``
+for the smoke profile, so tests never overwrite the committed report). Papermill only warns about parameters a notebook does
+not declare; here an override that no selected notebook declares is an error,
+and a failing cell stops the run with the notebook and cell named.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from .errors import ReproduceError
+from .fileio import write_text_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+PROFILES = ROOT / "profiles"
+
+
+def list_notebooks() -> list[Path]:
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def resolve_notebooks(names: list[str] | None) -> list[Path]:
+    """Notebook files for names like '02', '02_train', '02_train.py' or paths; all when empty."""
+    available = list_notebooks()
+    if not names:
+        return available
+    chosen = []
+    for name in names:
+        stem = Path(name).stem
+        matches = [p for p in available if p.stem == stem or p.stem.split("_")[0] == stem]
+        if len(matches) != 1:
+            raise ReproduceError(f"no notebook {name!r}; available: {', '.join(p.stem for p in available)}")
+        chosen.append(matches[0])
+    return chosen
+
+
+def load_profile(name: str) -> tuple[dict, Path]:
+    """A profile's parameter values (profiles/NAME.yaml, key ``parameters``) and output folder."""
+    path = PROFILES / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
+        raise ReproduceError(f"unknown profile {name!r}; known profiles: {known}")
+    data = yaml.safe_load(path.read_text()) or {}
+    return dict(data.get("parameters") or {}), ROOT / data.get("output", "results/notebooks")
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """``key=value`` strings -> dict; values are parsed as YAML (lists, numbers, booleans)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ReproduceError(f"parameter {pair!r} is not key=value")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ReproduceError(f"cannot parse the value of {key!r}: {exc}") from None
+    return out
+
+
+def notebook_parameters(py_path: Path, ipynb_path: Path) -> dict:
+    """Convert a jupytext notebook to .ipynb; return its declared parameters (name -> info)."""
+    import jupytext
+    from papermill.inspection import inspect_notebook
+
+    notebook = jupytext.read(py_path)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    jupytext.write(notebook, ipynb_path, fmt="ipynb")
+    return inspect_notebook(str(ipynb_path))
+
+
+def run(names: list[str] | None = None, profile: str = "report", overrides: dict | None = None,
+        log: Callable[[str], None] = print) -> list[Path]:
+    """Execute notebooks in order; returns the executed .ipynb paths."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+    from papermill.exceptions import PapermillExecutionError
+
+    notebooks = resolve_notebooks(names)
+    profile_values, output = load_profile(profile)
+    overrides = overrides or {}
+    output.mkdir(parents=True, exist_ok=True)
+    done = []
+    with tempfile.TemporaryDirectory() as tmp:
+        declared = {nb: notebook_parameters(nb, Path(tmp) / f"{nb.stem}.ipynb") for nb in list_notebooks()}
+        every = set().union(*(set(d) for d in declared.values()))
+        unknown_profile = sorted(set(profile_values) - every)
+        if unknown_profile:
+            raise ReproduceError(f"profile {profile!r} sets parameter(s) no notebook declares: {', '.join(unknown_profile)}")
+        selected = set().union(*(set(declared[nb]) for nb in notebooks))
+        unknown = sorted(set(overrides) - selected)
+        if unknown:
+            raise ReproduceError(f"unknown parameter(s) {', '.join(unknown)}; the selected notebooks declare: {', '.join(sorted(selected))}")
+        for i, nb in enumerate(notebooks, 1):
+            values = {**profile_values, **overrides, "profile": profile}
+            params = {k: v for k, v in values.items() if k in declared[nb]}
+            out = output / f"{nb.stem}.ipynb"
+            log(f"[{i}/{len(notebooks)}] {nb.name} (profile {profile})")
+            tic = time.perf_counter()
+            try:
+                papermill.execute_notebook(str(Path(tmp) / f"{nb.stem}.ipynb"), str(out), parameters=params,
+                                           kernel_name="python3", cwd=str(ROOT), progress_bar=True)
+            except PapermillExecutionError as exc:
+                raise ReproduceError(f"{nb.name}: cell {exc.exec_count} failed with {exc.ename}: {exc.evalue} "
+                                     f"(executed notebook with the traceback: {out})") from None
+            html, _ = HTMLExporter().from_notebook_node(nbformat.read(out, as_version=4))
+            write_text_atomic(out.with_suffix(".html"), html)
+            log(f"    done in {time.perf_counter() - tic:.0f} s -> {out.relative_to(ROOT)} (+ .html)")
+            done.append(out)
+    return done

@@ -1,0 +1,56 @@
+"""The notebook pipeline: every notebook runs with the smoke profile through the runner."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from reproduce.cli import main
+from reproduce.errors import ReproduceError
+from reproduce.runner import ROOT, list_notebooks, parse_overrides, resolve_notebooks, run
+
+
+@pytest.fixture(scope="module")
+def smoke_run():
+    shutil.rmtree(ROOT / "runs" / "smoke", ignore_errors=True)
+    return run(None, "smoke", log=lambda m: None)
+
+
+def test_every_notebook_runs_with_the_smoke_profile(smoke_run):
+    assert [p.stem for p in smoke_run] == [p.stem for p in list_notebooks()]
+    for path in smoke_run:
+        assert path.parent == ROOT / "runs" / "smoke" / "notebooks"
+        assert path.with_suffix(".html").stat().st_size > 10_000
+    tables = ROOT / "runs" / "smoke" / "results"
+    assert (tables / "evaluate_liif.csv").exists() and (tables / "evaluate_liif.provenance.json").exists()
+    assert (ROOT / "runs" / "smoke" / "figures" / "evaluate_gain_vs_scale.png").exists()
+
+
+def test_notebooks_have_a_parameters_cell_first():
+    import jupytext
+
+    for path in list_notebooks():
+        code = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), path.name
+
+
+def test_unknown_parameter_is_an_error(capsys):
+    assert main(["run", "01", "--profile", "smoke", "-p", "no_such_knob=3"]) == 2
+    assert "unknown parameter" in capsys.readouterr().err
+
+
+def test_failing_cell_names_notebook_and_cell(capsys):
+    code = main(["run", "02_train", "--profile", "smoke", "-p", "config=configs/missing.yaml"])
+    err = capsys.readouterr().err
+    assert code == 2 and "02_train.py: cell" in err and "config not found" in err
+
+
+def test_selection_and_overrides():
+    assert [p.stem for p in resolve_notebooks(["02", "01_data.py"])] == ["02_train", "01_data"]
+    with pytest.raises(ReproduceError, match="no notebook"):
+        resolve_notebooks(["99"])
+    assert parse_overrides(["scales=[2, 4]", "limit=3", "name=Set5"]) == {"scales": [2, 4], "limit": 3, "name": "Set5"}
+    with pytest.raises(ReproduceError, match="key=value"):
+        parse_overrides(["oops"])
+    with pytest.raises(ReproduceError, match="unknown profile"):
+        run(["01"], "nonexistent")
