@@ -1,12 +1,23 @@
 # Everything runs inside a local virtual environment (.venv).
-# make test        - install and run the test suite (what CI runs)
-# make reproduce   - install and regenerate the report (arrives with the notebook pipeline)
+# make reproduce           - install, then regenerate every table, figure and executed
+#                            notebook from the committed checkpoints (profile "report")
+# make test                - install and run the test suite, including every notebook
+#                            with the smoke profile (what CI runs)
+# make train PROFILE=cpu   - retrain everything (profiles: cpu, paper), then evaluate
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test reproduce bicubic clean
+PROFILE ?= cpu
+# The datasets: $REPRODUCE_DATA if set, else ../shared/data when it exists, else ./data.
+ifeq ($(origin REPRODUCE_DATA), undefined)
+ifneq ($(wildcard ../shared/data),)
+export REPRODUCE_DATA := $(abspath ../shared/data)
+endif
+endif
+
+.PHONY: install test reproduce train benchmarks bicubic clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +33,15 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 reproduce: $(STAMP)
-	@echo "The notebook pipeline (make reproduce) is not built yet; see README.md for what works now."
-	@exit 1
+	$(VENV)/bin/reproduce run --profile report
+
+train: $(STAMP)
+	$(VENV)/bin/reproduce run --profile $(PROFILE)
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_infer.py
+	$(PY) benchmarks/report.py
 
 bicubic: $(STAMP)
 	$(VENV)/bin/reproduce eval bicubic --sets Set5,Set14,B100,Urban100 --scales 2,3,4

@@ -114,6 +114,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     log(f"training {cfg['model']['name']} ({n_params / 1e6:.2f} M parameters) on {len(images)} images, "
         f"device {device} x {world} process(es), bf16 {t['bf16']}, steps {step}..{t['steps']}")
 
+    # Recorded once, at the start: the code that runs is the code checked out now.
+    origin = provenance(device, seed=t["seed"], world_size=world, started_at_step=step)
     model.train()
     tic, tic_step, loss_sum, loss_n = time.perf_counter(), step, 0.0, 0
     for batch in loader:
@@ -141,7 +143,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         if main and (step % run["checkpoint_every"] == 0 or step in (t["steps"], stop_at)):
             save_checkpoint(ckpt_path, model, cfg["model"], step, optimizer=optimizer.state_dict(),
                             rng={"torch": torch.get_rng_state()}, config=cfg,
-                            provenance=provenance(device, seed=t["seed"]))
+                            provenance={**origin, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                        "seconds_since_start": round(time.perf_counter() - tic, 1)})
         if step == stop_at:
             log(f"stopped at step {step} (resumable)")
             break
