@@ -78,7 +78,6 @@ assert ckpt["step"] == log[-1]["step"], "the log and the checkpoint come from di
 
 # %%
 prov = ckpt.get("provenance", {})
-speeds = [r["it_per_s"] for r in log if "it_per_s" in r]
 summary = {
     "steps": ckpt["step"],
     "paper's steps": 1_000_000,
@@ -87,8 +86,9 @@ summary = {
     "trained at commit": (prov.get("commit") or "?")[:12],
     "started": prov.get("time"),
     "last checkpoint written": prov.get("saved"),
-    "median speed (steps/s)": round(sorted(speeds)[len(speeds) // 2], 2) if speeds else None,
-    "approx. training time (h)": round(ckpt["step"] / sorted(speeds)[len(speeds) // 2] / 3600, 2) if speeds else None,
+    "training wall time (h)": round(prov["seconds_since_start"] / 3600, 2) if "seconds_since_start" in prov else None,
+    "mean speed (steps/s)": round(ckpt["step"] / prov["seconds_since_start"], 2) if "seconds_since_start" in prov else None,
+    "resumed at step (wall time and speed cover only the last process)": prov.get("started_at_step") or None,
     "bf16 autocast": ckpt["config"]["train"]["bf16"],
     "datasets": ", ".join(ckpt["config"]["train"]["datasets"]),
 }

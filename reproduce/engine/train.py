@@ -117,7 +117,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     # Recorded once, at the start: the code that runs is the code checked out now.
     origin = provenance(device, seed=t["seed"], world_size=world, started_at_step=step)
     model.train()
-    tic, tic_step, loss_sum, loss_n = time.perf_counter(), step, 0.0, 0
+    start = tic = time.perf_counter()
+    tic_step, loss_sum, loss_n = step, 0.0, 0
     for batch in loader:
         lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
         for group in optimizer.param_groups:
@@ -130,7 +131,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
                 total = torch.tensor([loss_sum], dtype=torch.float64)
                 dist.all_reduce(total)
                 loss_sum = total.item() / world
-            rate = (step - tic_step) / (time.perf_counter() - tic)
+            rate = (step - tic_step) / (time.perf_counter() - tic)  # since the previous log line
+            tic, tic_step = time.perf_counter(), step
             eta = (t["steps"] - step) / rate
             if main:
                 _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate})
@@ -144,7 +146,7 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
             save_checkpoint(ckpt_path, model, cfg["model"], step, optimizer=optimizer.state_dict(),
                             rng={"torch": torch.get_rng_state()}, config=cfg,
                             provenance={**origin, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                        "seconds_since_start": round(time.perf_counter() - tic, 1)})
+                                        "seconds_since_start": round(time.perf_counter() - start, 1)})
         if step == stop_at:
             log(f"stopped at step {step} (resumable)")
             break
