@@ -78,6 +78,7 @@ assert ckpt["step"] == log[-1]["step"], "the log and the checkpoint come from di
 
 # %%
 prov = ckpt.get("provenance", {})
+seconds = prov.get("seconds_since_start")  # wall time of the last training process
 summary = {
     "steps": ckpt["step"],
     "paper's steps": 1_000_000,
@@ -86,8 +87,8 @@ summary = {
     "trained at commit": (prov.get("commit") or "?")[:12],
     "started": prov.get("time"),
     "last checkpoint written": prov.get("saved"),
-    "training wall time (h)": round(prov["seconds_since_start"] / 3600, 2) if "seconds_since_start" in prov else None,
-    "mean speed (steps/s)": round(ckpt["step"] / prov["seconds_since_start"], 2) if "seconds_since_start" in prov else None,
+    "training wall time (h)": round(seconds / 3600, 2) if seconds else None,
+    "mean speed (steps/s)": round((ckpt["step"] - (prov.get("started_at_step") or 0)) / seconds, 2) if seconds else None,
     "resumed at step (wall time and speed cover only the last process)": prov.get("started_at_step") or None,
     "bf16 autocast": ckpt["config"]["train"]["bf16"],
     "datasets": ", ".join(ckpt["config"]["train"]["datasets"]),

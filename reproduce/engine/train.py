@@ -146,7 +146,7 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
             save_checkpoint(ckpt_path, model, cfg["model"], step, optimizer=optimizer.state_dict(),
                             rng={"torch": torch.get_rng_state()}, config=cfg,
                             provenance={**origin, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                        "seconds_since_start": round(time.perf_counter() - start, 1)})
+                                        "seconds_since_start": round(time.perf_counter() - start, 3)})
         if step == stop_at:
             log(f"stopped at step {step} (resumable)")
             break
