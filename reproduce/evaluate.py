@@ -28,31 +28,55 @@ def bicubic_upscale(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 30000, bf16: bool = False,
-             limit: int | None = None, progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Score ``method`` ('bicubic' or an implicit model) on every set x scale.
+             limit: int | dict[str, int] | None = None, progress: Callable[[str], None] | None = None,
+             extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None) -> list[dict]:
+    """Score ``method`` on every set x scale.
+
+    Args:
+        method: ``"bicubic"``; an implicit model (``forward(inp, coord, cell)``,
+            evaluated with ``engine.upscale``); or a callable
+            ``(lr (3, h, w) in [0, 1], (H, W)) -> sr (3, H, W) in [0, 1]``.
+        limit: first N images of every set, or ``{set: N}`` for some sets
+            (None: all images).
+        extra_metrics: name -> ``fn(sr, hr)`` on the un-shaved (3, H, W) [0, 1]
+            pair, averaged like PSNR (e.g. ST-LPIPS).
 
     Returns:
-        rows ``{"set", "scale", "psnr", "ssim"}`` (dB and [0, 1]), one per set and scale.
+        rows ``{"set", "scale", "images", "psnr", "ssim", *extra}`` (dB and
+        [0, 1]), one per set and scale; ``images`` is how many images were scored.
     """
-    device = "cpu" if method == "bicubic" else next(method.parameters()).device
+    if method == "bicubic":
+        def run(lr_t, size):
+            return bicubic_upscale(lr_t, size)
+    elif isinstance(method, torch.nn.Module):
+        device = next(method.parameters()).device
+
+        def run(lr_t, size):
+            return upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
+    elif callable(method):
+        run = method
+    else:
+        raise TypeError(f"cannot evaluate {method!r}: expected 'bicubic', a model or a callable")
+    extra_metrics = extra_metrics or {}
     rows = []
     for name in sets:
-        images = ImageSet(name, limit=limit)
+        n = limit.get(name) if isinstance(limit, dict) else limit
+        images = ImageSet(name, limit=n)
         preset = preset_for_dataset(name)
         for scale in scales:
             pairs = EvalPairs(images, scale)
-            psnrs, ssims = [], []
+            scores = {"psnr": [], "ssim": [], **{k: [] for k in extra_metrics}}
             for i in range(len(pairs)):
                 lr, hr = pairs[i]
                 hr_t = to_tensor(hr)
-                lr_t = to_tensor(lr)
-                if method == "bicubic":
-                    sr = bicubic_upscale(lr_t, hr_t.shape[-2:])
-                else:
-                    sr = upscale(method, lr_t.to(device), hr_t.shape[-2:], chunk=chunk, bf16=bf16).cpu()
-                psnrs.append(float(psnr(sr, hr_t, preset, scale)))
-                ssims.append(float(ssim(sr, hr_t, preset, scale)))
-            row = {"set": name, "scale": scale, "psnr": sum(psnrs) / len(psnrs), "ssim": sum(ssims) / len(ssims)}
+                with torch.no_grad():
+                    sr = run(to_tensor(lr), tuple(hr_t.shape[-2:]))
+                scores["psnr"].append(float(psnr(sr, hr_t, preset, scale)))
+                scores["ssim"].append(float(ssim(sr, hr_t, preset, scale)))
+                for key, fn in extra_metrics.items():
+                    scores[key].append(float(fn(sr, hr_t)))
+            row = {"set": name, "scale": scale, "images": len(pairs),
+                   **{k: sum(v) / len(v) for k, v in scores.items()}}
             rows.append(row)
             if progress:
                 progress(format_row(row))
