@@ -26,6 +26,12 @@ DEFAULTS: dict[str, Any] = {
         "scale_min": 1.0,       # scale ~ U(scale_min, scale_max)
         "scale_max": 4.0,
         "sample_q": 2304,       # HR pixels sampled per crop
+        # implicit: LIIF-style query samples (LIIF, MetaSR); image: (LR, HR) crops
+        # for image-to-image networks (SRCNN, SRResNet), see data.ImageCrops.
+        "task": "implicit",
+        "patch": 96,            # image task: HR crop size
+        "upsample_input": False,  # image task: feed the bicubic upsample (SRCNN)
+        "loss": "l1",           # l1 (LIIF) or mse (SRCNN, SRResNet)
         "augment": True,        # 8 dihedral transforms
         "batch_size": 16,
         "steps": 1_000_000,     # paper: 1000 epochs x 1000 iterations

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from ..coords import make_coord
 from ..errors import ReproduceError
-from ..imresize import imresize_uint8, resize_pil_bicubic
+from ..imresize import imresize, imresize_uint8, resize_pil_bicubic
 from .images import read_image, to_tensor
 from .locate import dataset_files
 
@@ -124,6 +124,60 @@ class TrainSamples(Dataset):
         cell = torch.full_like(coord, 2 / size_hr)
         return {"inp": to_tensor(crop_lr), "coord": coord, "cell": cell, "gt": hr,
                 "scale": torch.tensor(size_hr / self.inp_size, dtype=torch.float32)}
+
+
+class ImageCrops(Dataset):
+    """Training pairs for image-to-image networks; item ``(image_index, k)`` is deterministic in ``(seed, k)``.
+
+    Each item is a dict:
+        inp (3, P/s, P/s) - the LR crop, or (3, P, P) - its MATLAB-bicubic
+            upsample when ``upsample_input`` (SRCNN's input); float32 in [0, 1];
+        gt  (3, P, P) float32 in [0, 1] - the HR crop;
+        scale () float32.
+
+    The LR crop is made like LIIF's: PIL bicubic on the 8-bit HR crop, so the
+    LR is 8-bit as in evaluation. Same 8 dihedral augmentations.
+
+    Args:
+        patch: HR crop size P (96 in SRGAN).
+        scale_min, scale_max: the scale ~ U(scale_min, scale_max). Without
+            ``upsample_input`` it must be one integer dividing P (a fixed-scale
+            network); with it, the LR is round(P / s) pixels and the input its
+            upsample back to P, so mixed scales batch together.
+    """
+
+    def __init__(self, images: ImageSet | Sequence[np.ndarray], patch: int = 96, scale_min: float = 4.0,
+                 scale_max: float = 4.0, augment: bool = True, upsample_input: bool = False, seed: int = 0):
+        if not 1 <= scale_min <= scale_max:
+            raise ReproduceError(f"need 1 <= scale_min <= scale_max, got {scale_min}, {scale_max}")
+        if not upsample_input and (scale_min != scale_max or scale_min != int(scale_min) or patch % int(scale_min)):
+            raise ReproduceError(f"a fixed-scale network needs one integer scale dividing the patch {patch}; "
+                                 f"got U({scale_min}, {scale_max})")
+        smallest = min(min(img.shape[:2]) for img in images)
+        if smallest < patch:
+            raise ReproduceError(f"an image of {smallest} pixels is smaller than the {patch}-pixel patch")
+        self.images, self.patch, self.scale_min, self.scale_max = images, patch, scale_min, scale_max
+        self.augment, self.upsample_input, self.seed = augment, upsample_input, seed
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, k = key
+        rng = np.random.default_rng([self.seed, k])
+        img = self.images[index]
+        h, w = img.shape[:2]
+        p = self.patch
+        s = rng.uniform(self.scale_min, self.scale_max)
+        y0, x0 = rng.integers(0, h - p + 1), rng.integers(0, w - p + 1)
+        crop_hr = img[y0:y0 + p, x0:x0 + p]
+        if self.augment:
+            crop_hr = dihedral(crop_hr, *(rng.random(3) < 0.5))
+        side = max(1, round(p / s))
+        lr = to_tensor(resize_pil_bicubic(np.ascontiguousarray(crop_hr), (side, side)))
+        if self.upsample_input:
+            lr = imresize(lr, size=(p, p)).clamp_(0, 1)
+        return {"inp": lr, "gt": to_tensor(np.ascontiguousarray(crop_hr)), "scale": torch.tensor(p / side, dtype=torch.float32)}
 
 
 def lr_size_for(hr_size: tuple[int, int], scale: float) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -67,7 +67,8 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     Args:
         model: an implicit model with ``encode(inp)``, ``prepare(feat)`` and
             ``decode(prepared, coord, cell)`` (the per-image work is done once,
-            not once per chunk).
+            not once per chunk), or an image-to-image network with
+            ``upscale_to(lr, size)`` (run in one pass, no chunking).
         lr: (3, h, w) float in [0, 1] on the model's device.
         size: output (H, W) - rows first.
         chunk: queries decoded at once (the official evaluation uses 30000).
@@ -81,6 +82,11 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     """
     height, width = size
     device = lr.device
+    if not hasattr(model, "decode"):  # an image-to-image network (reproduce.models.image_sr)
+        with autocast_context(device, bf16):
+            sr = model.upscale_to(to_model(lr).unsqueeze(0), (height, width))[0]
+        sr = from_model(sr.float())
+        return sr.mul_(255).round_().to(torch.uint8) if out_dtype == torch.uint8 else sr
     ys, xs = centres(height, device=device), centres(width, device=device)
     out = torch.empty(height * width, 3, dtype=out_dtype, device=device)
     cell_value = torch.tensor([2 / height, 2 / width], device=device)

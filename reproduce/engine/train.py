@@ -1,4 +1,4 @@
-"""The training loop shared by every implicit model (LIIF, its ablations, MetaSR).
+"""The training loop shared by every model trained with a pixel loss (LIIF, its ablations, MetaSR, SRCNN, SRResNet).
 
 One run lives in one folder::
 
@@ -34,7 +34,7 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from ..data import EvalPairs, ImageSet, StepBatchSampler, TrainSamples, to_tensor
+from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSamples, to_tensor
 from ..errors import ReproduceError
 from ..fileio import write_text_atomic
 from ..metrics import get_preset, preset_for_dataset, psnr
@@ -105,7 +105,14 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         net = torch.compile(net)
 
     images = ImageSet(t["datasets"], limit=t["limit"])
-    samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
+    if t["task"] == "implicit":
+        samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
+    elif t["task"] == "image":
+        samples = ImageCrops(images, t["patch"], t["scale_min"], t["scale_max"], t["augment"], t["upsample_input"], t["seed"])
+    else:
+        raise ReproduceError(f"unknown train.task {t['task']!r}: implicit or image")
+    if t["loss"] not in LOSSES:
+        raise ReproduceError(f"unknown train.loss {t['loss']!r}: {' or '.join(LOSSES)}")
     sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step,
                                rank=rank, world_size=world)
     loader = DataLoader(samples, batch_sampler=sampler, num_workers=t["workers"], persistent_workers=t["workers"] > 0)
@@ -123,7 +130,7 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = train_step(net, optimizer, batch, device, t["bf16"])
+        loss = train_step(net, optimizer, batch, device, t["bf16"], t["loss"])
         loss_sum, loss_n, step = loss_sum + loss, loss_n + 1, step + 1
 
         if step % run["log_every"] == 0 or step == t["steps"]:
@@ -156,17 +163,27 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     return ckpt_path
 
 
-def train_step(model, optimizer, batch: dict, device: torch.device, bf16: bool) -> float:
-    """One optimisation step: L1 between prediction and target in [-1, 1]."""
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
+
+
+def train_step(model, optimizer, batch: dict, device: torch.device, bf16: bool, loss: str = "l1") -> float:
+    """One optimisation step: L1 (or MSE) between prediction and target in [-1, 1].
+
+    Implicit models get (inp, coord, cell) and predict the sampled pixels;
+    image-to-image networks get the input image and predict the HR crop.
+    """
     inp = to_model(batch["inp"].to(device))
     gt = to_model(batch["gt"].to(device))
     with autocast_context(device, bf16):
-        pred = model(inp, batch["coord"].to(device), batch["cell"].to(device))
-    loss = F.l1_loss(pred.float(), gt)
+        if "coord" in batch:
+            pred = model(inp, batch["coord"].to(device), batch["cell"].to(device))
+        else:
+            pred = model(inp.contiguous(memory_format=torch.channels_last))
+    value = LOSSES[loss](pred.float(), gt)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    value.backward()
     optimizer.step()
-    return loss.item()
+    return value.item()
 
 
 class Validator:
