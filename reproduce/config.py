@@ -52,6 +52,14 @@ DEFAULTS: dict[str, Any] = {
         "crop": 256,            # centre HR crop (None: whole image), to keep validation cheap
         "every": 5000,          # steps between validations (0: never)
     },
+    # Adversarial training (SRGAN): off unless a discriminator is given; see engine.adversarial.
+    "gan": {
+        "discriminator": None,  # registry spec, e.g. {name: srgan-discriminator, args: {patch: 96}}
+        "init": None,           # checkpoint the generator starts from (SRGAN: the trained SRResNet)
+        "content": "vgg",       # ST-LPIPS network used as the content loss
+        "adv_weight": 1.0e-3,   # SRGAN's weight of the adversarial term
+        "pixel_weight": 0.0,    # optional MSE term (0 in SRGAN)
+    },
     "run": {
         "out_dir": "runs/default",
         "log_every": 100,

@@ -184,3 +184,49 @@ def test_evaluate_takes_a_callable_and_extra_metrics():
     assert len(seen) == 2 and 0 < rows[0]["mae"] < 0.2
     with pytest.raises(TypeError):
         evaluate(42, ["sample"], [2])
+
+
+def test_srgan_training_starts_from_the_generator_checkpoint_and_resumes_identically(tmp_path):
+    from reproduce.config import load_config
+    from reproduce.engine import train
+    from reproduce.models import load_checkpoint
+
+    def cfg(out, steps_=4, init=None):
+        return load_config(None, {
+            "model": {"name": "srresnet", "args": {"n_blocks": 1, "n_feats": 8}},
+            "train": {"datasets": ["sample"], "limit": 2, "repeat": 1, "batch_size": 2, "steps": steps_, "lr": 1e-4,
+                      "task": "image", "patch": 32, "scale_min": 4.0, "scale_max": 4.0, "loss": "mse"},
+            "gan": {"discriminator": {"name": "srgan-discriminator", "args": {"patch": 32, "n_feats": 4}}, "init": init},
+            "valid": {"every": 0},
+            "run": {"out_dir": str(tmp_path / out), "log_every": 1, "checkpoint_every": 100},
+        })
+
+    pre = cfg("pre", 2)
+    pre["gan"]["discriminator"] = None
+    generator = train(pre, log=lambda m: None)
+    full = train(cfg("full", init=str(generator)), log=lambda m: None)
+    part = cfg("part", init=str(generator))
+    train(part, log=lambda m: None, stop_at=2)
+    resumed = train(part, resume=True, log=lambda m: None)
+    a, b = load_checkpoint(full), load_checkpoint(resumed)
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert all(torch.equal(a["gan"]["disc"][k], b["gan"]["disc"][k]) for k in a["gan"]["disc"])
+    from reproduce.engine import read_log
+    last = read_log(tmp_path / "full")[-1]
+    assert {"d_loss", "content", "adversarial"} <= set(last) and np.isfinite(last["content"])
+
+
+def test_discriminator_and_generator_losses_on_tiny_inputs():
+    from reproduce.engine.adversarial import AdversarialStep
+    torch.manual_seed(0)
+    gen = make({"name": "srresnet", "args": {"n_blocks": 1, "n_feats": 8}})
+    step = AdversarialStep({"discriminator": {"name": "srgan-discriminator", "args": {"patch": 32, "n_feats": 4}},
+                            "content": "vgg", "adv_weight": 1e-3, "pixel_weight": 0.0}, torch.device("cpu"), 1e-4)
+    opt = torch.optim.Adam(gen.parameters(), 1e-4)
+    batch = {"inp": torch.rand(2, 3, 8, 8), "gt": torch.rand(2, 3, 32, 32)}
+    before = [p.clone() for p in step.disc.parameters()]
+    loss = step(gen, opt, batch, torch.device("cpu"), bf16=False)
+    # At initialisation D is near chance: BCE of both terms ~ 2 log 2, -log D(G) ~ log 2.
+    assert 0.5 < step.last["d_loss"] < 3 and 0.2 < step.last["adversarial"] < 2
+    assert loss == pytest.approx(step.last["content"] + 1e-3 * step.last["adversarial"], rel=1e-5)
+    assert any(not torch.equal(a, b) for a, b in zip(before, step.disc.parameters()))

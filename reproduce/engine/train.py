@@ -41,6 +41,7 @@ from ..metrics import get_preset, preset_for_dataset, psnr
 from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoint
 from ..normalize import to_model
 from ..provenance import provenance
+from .adversarial import AdversarialStep
 from .predict import autocast_context, upscale
 from .schedule import lr_at
 
@@ -88,6 +89,14 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     torch.manual_seed(t["seed"])
     model = make(cfg["model"]).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=t["lr"])
+    gan = None
+    if cfg["gan"]["discriminator"]:  # built before any RNG state is restored
+        if world > 1:
+            raise ReproduceError("adversarial training runs in one process (no DistributedDataParallel)")
+        gan = AdversarialStep(cfg["gan"], device, t["lr"])
+        if cfg["gan"]["init"] and not resume:
+            model.load_state_dict(load_checkpoint(cfg["gan"]["init"])["state_dict"])
+            log(f"generator initialised from {cfg['gan']['init']}")
     step = 0
     if resume:
         ckpt = load_checkpoint(ckpt_path)
@@ -100,6 +109,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         log(f"resuming {out_dir} at step {step}")
     if main:
         write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    if gan and resume:
+        gan.load_state_dict(ckpt["gan"])
     net = DistributedDataParallel(model) if world > 1 else model
     if t["compile"]:
         net = torch.compile(net)
@@ -130,7 +141,11 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = train_step(net, optimizer, batch, device, t["bf16"], t["loss"])
+        if gan:
+            gan.set_lr(lr)
+            loss = gan(net, optimizer, batch, device, t["bf16"])
+        else:
+            loss = train_step(net, optimizer, batch, device, t["bf16"], t["loss"])
         loss_sum, loss_n, step = loss_sum + loss, loss_n + 1, step + 1
 
         if step % run["log_every"] == 0 or step == t["steps"]:
@@ -142,7 +157,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
             tic, tic_step = time.perf_counter(), step
             eta = (t["steps"] - step) / rate
             if main:
-                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate})
+                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate,
+                                      **(gan.last if gan else {})})
             log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {lr:.2e}  {rate:.2f} it/s  ETA {_hms(eta)}")
             loss_sum, loss_n = 0.0, 0
         if validator and (step % cfg["valid"]["every"] == 0 or step == t["steps"]):
@@ -152,6 +168,7 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         if main and (step % run["checkpoint_every"] == 0 or step in (t["steps"], stop_at)):
             save_checkpoint(ckpt_path, model, cfg["model"], step, optimizer=optimizer.state_dict(),
                             rng={"torch": torch.get_rng_state()}, config=cfg,
+                            **({"gan": gan.state_dict()} if gan else {}),
                             provenance={**origin, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                         "seconds_since_start": round(time.perf_counter() - start, 3)})
         if step == stop_at:
