@@ -8,12 +8,15 @@ follow the test protocol of ``data.make_lr``.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 
-from .data import EvalPairs, ImageSet, to_tensor
+from .data import EvalPairs, ImageSet, dataset_files, to_tensor
 from .engine.predict import upscale
 from .fileio import write_text_atomic
 from .imresize import imresize
@@ -80,6 +83,87 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
             rows.append(row)
             if progress:
                 progress(format_row(row))
+    return rows
+
+
+# Bump when anything that changes a score changes (metrics, LR degradation,
+# prediction): cached evaluations from older code are then ignored.
+PROTOCOL_VERSION = 1
+DEFAULT_CACHE = Path("runs/cache/eval")
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file (identifies a checkpoint in the evaluation cache)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stlpips_metric(net: str = "alex") -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """ST-LPIPS distance of a (3, H, W) [0, 1] pair (whole image, fp32, no shave); lower is better."""
+    from .perceptual import load_stlpips
+
+    model = load_stlpips(net)
+
+    def distance(sr: torch.Tensor, hr: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(model(sr.unsqueeze(0).float(), hr.unsqueeze(0).float())[0])
+    return distance
+
+
+def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str], scales: dict[str, Iterable[float]] | Iterable[float],
+                     *, limit: int | dict[str, int] | None = None, bf16: bool = False,
+                     stlpips_scales: Iterable[float] = (), cache_dir: str | Path | None = DEFAULT_CACHE,
+                     progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Score several methods on every set x scale, reusing cached scores.
+
+    Args:
+        methods: name -> (method, identity); method as in :func:`evaluate`,
+            identity a string that changes whenever its outputs would (for a
+            checkpoint: :func:`file_digest`; for bicubic: "bicubic").
+        scales: the scales of every method, or name -> scales per method.
+        stlpips_scales: scales at which the ST-LPIPS (alex) distance is added
+            (it costs far more than PSNR/SSIM on large images); elsewhere the
+            ``stlpips`` value is NaN.
+        cache_dir: one JSON file per (identity, set, scale, images, bf16,
+            metrics, protocol version); None disables the cache. A notebook
+            later in the pipeline thus reuses the scores an earlier one
+            computed for the same checkpoint.
+
+    Returns:
+        rows ``{"method", "set", "scale", "images", "psnr", "ssim", "stlpips"}``.
+    """
+    sets = list(sets)
+    stlpips_scales = {float(s) for s in stlpips_scales}
+    lpips = None
+    rows = []
+    for name, (method, identity) in methods.items():
+        method_scales = scales[name] if isinstance(scales, dict) else scales
+        for set_name in sets:
+            n = limit.get(set_name) if isinstance(limit, dict) else limit
+            files = [f.name for f in dataset_files(set_name)][:n]
+            for scale in method_scales:
+                with_lpips = float(scale) in stlpips_scales
+                key = {"v": PROTOCOL_VERSION, "method": identity, "set": set_name, "files": files, "scale": float(scale),
+                       "bf16": bf16 and isinstance(method, torch.nn.Module), "stlpips": with_lpips}
+                digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+                path = Path(cache_dir) / f"{digest}.json" if cache_dir else None
+                if path is not None and path.is_file():
+                    row = json.loads(path.read_text())
+                else:
+                    if with_lpips and lpips is None:
+                        lpips = stlpips_metric("alex")
+                    row = evaluate(method, [set_name], [scale], bf16=bf16, limit=n,
+                                   extra_metrics={"stlpips": lpips} if with_lpips else None)[0]
+                    if path is not None:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        write_text_atomic(path, json.dumps(row))
+                row = {"method": name, **row, "stlpips": row.get("stlpips", float("nan"))}
+                rows.append(row)
+                if progress:
+                    progress(f"{name:<10} {format_row(row)}")
     return rows
 
 
