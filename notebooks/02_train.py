@@ -33,23 +33,17 @@ checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # where the trained we
 figures_dir = "figures"                              # where figures go
 
 # %%
-import json
-from pathlib import Path
-
 import yaml
 from IPython.display import Markdown, display
 
 from reproduce.config import load_config
-from reproduce.engine import read_log
-from reproduce.engine import train as train_model
+from reproduce.engine import read_stored_log, train_and_store
 from reproduce.figures import training_curves
-from reproduce.fileio import write_text_atomic
-from reproduce.models import load_checkpoint, save_weights
+from reproduce.models import load_checkpoint
 from reproduce.report import Run, save_figure
 
 overrides = {"train": {"steps": steps} if steps else {}, "run": {"out_dir": run_dir} if run_dir else {}}
 cfg = load_config(config, overrides)
-log_path = Path(checkpoint).with_suffix(".log.jsonl")
 run = Run("02_train", profile, seed=cfg["train"]["seed"])
 display(Markdown(run.markdown()))
 
@@ -64,13 +58,9 @@ print(yaml.safe_dump(cfg, sort_keys=False))
 
 # %%
 if train:
-    out_dir = Path(cfg["run"]["out_dir"])
-    last = train_model(cfg, resume=(out_dir / "last.pt").exists(), log=print)
-    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-    save_weights(checkpoint, load_checkpoint(last))
-    write_text_atomic(log_path, (out_dir / "log.jsonl").read_text())
+    train_and_store(cfg, checkpoint, log=print)
 ckpt = load_checkpoint(checkpoint)
-log = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+log = read_stored_log(checkpoint)
 assert ckpt["step"] == log[-1]["step"], "the log and the checkpoint come from different runs"
 
 # %% [markdown]

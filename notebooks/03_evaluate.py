@@ -28,6 +28,7 @@ scales_in = [2, 3, 4]                                # in-distribution scales
 scales_out = [6, 8, 12, 18, 24, 30]                  # out-of-distribution scales
 limit = {"Urban100": 20}                             # first N images: an int for every set, {set: N} for some, None for all
 bf16 = True                                          # bf16 autocast for the model (see the check below)
+stlpips_scales = [4, 12]                             # scales that also get ST-LPIPS (costly on large images)
 crop_set = "Urban100"                                # set of the image in the zoomed crops
 crop_index = 3                                       # its index
 crop_box = [120, 200, 96, 96]                        # y, x, h, w of the zoom in HR pixels
@@ -40,9 +41,7 @@ import torch
 from IPython.display import Markdown, display
 
 from reproduce import paper
-from reproduce.data import ImageSet, make_lr, to_tensor
-from reproduce.engine import upscale
-from reproduce.evaluate import bicubic_upscale, evaluate
+from reproduce.evaluate import evaluate, evaluate_methods, example_outputs, file_digest
 from reproduce.figures import gain_vs_scale, image_grid
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
@@ -78,20 +77,24 @@ else:
 # images are large (about 0.8 MP each), and all of it at nine scales would
 # take this CPU half an hour on its own. The number of images behind each
 # row is in the table (`images`); `limit = None` scores everything.
+# The ST-LPIPS (alex) distance, a perceptual metric (lower is better; see
+# `04_compare`), is added at the scales in `stlpips_scales` only: on large
+# images it costs far more than PSNR and SSIM. Scores are cached per
+# checkpoint digest (`runs/cache/eval`), so `04_compare` reuses them.
 
 # %%
-rows = []
-for method in ("bicubic", "LIIF"):
-    target = "bicubic" if method == "bicubic" else model
-    for row in evaluate(target, sets, scales, limit=limit, bf16=bf16):
-        rows.append({"method": method, **row})
-results = pd.DataFrame(rows)
+methods = {"bicubic": ("bicubic", "bicubic"), "LIIF": (model, file_digest(checkpoint))}
+results = pd.DataFrame(evaluate_methods(methods, sets, scales, limit=limit, bf16=bf16, stlpips_scales=stlpips_scales))
 results["distribution"] = ["in" if s <= 4 else "out" for s in results["scale"]]
 save_table(results, "evaluate_liif", results_dir, run, floatfmt=".4f")
 results["set (images)"] = [f"{s} ({n})" for s, n in zip(results["set"], results["images"])]
 wide = results.pivot_table(index=["set (images)", "method"], columns="scale", values="psnr", sort=False).round(2)
 wide.columns = [f"x{c:g}" for c in wide.columns]
-display(Markdown(markdown_table(wide.reset_index(), ".2f")))
+display(Markdown("PSNR (dB):\n\n" + markdown_table(wide.reset_index(), ".2f")))
+lp = results.dropna(subset=["stlpips"]).pivot_table(index=["set (images)", "method"], columns="scale",
+                                                    values="stlpips", sort=False).round(4)
+lp.columns = [f"x{c:g}" for c in lp.columns]
+display(Markdown("ST-LPIPS (alex), lower is better:\n\n" + markdown_table(lp.reset_index(), ".4f")))
 
 # %% [markdown]
 # ## Against the paper
@@ -142,14 +145,11 @@ save_figure(fig, "evaluate_gain_vs_scale", figures_dir)
 # ## Zoomed crops at ×4 and ×12
 
 # %%
-hr_full = ImageSet(crop_set, limit=crop_index + 1)[crop_index]
 panels = {}
 for scale in (4, 12):
-    lr, hr = make_lr(hr_full, scale)
-    lr_t, hr_t = to_tensor(lr), to_tensor(hr)
-    panels[f"bicubic x{scale}"] = bicubic_upscale(lr_t, hr_t.shape[-2:])
-    panels[f"LIIF x{scale}"] = upscale(model, lr_t, hr_t.shape[-2:], bf16=bf16)
-    panels[f"ground truth (x{scale} crop)"] = hr_t
+    outputs = example_outputs({"bicubic": "bicubic", "LIIF": model}, crop_set, crop_index, scale, bf16=bf16)
+    outputs[f"ground truth (x{scale} crop)"] = outputs.pop("ground truth")
+    panels.update(outputs)
 y, x, h, w = crop_box
 fig = image_grid(panels, box=(y, x, h, w), ncols=3)
 save_figure(fig, "evaluate_crops", figures_dir)

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import torch
 
-from .data import EvalPairs, ImageSet, dataset_files, to_tensor
+from .data import EvalPairs, ImageSet, dataset_files, make_lr, to_tensor
 from .engine.predict import upscale
 from .fileio import write_text_atomic
 from .imresize import imresize
@@ -165,6 +165,29 @@ def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str]
                 if progress:
                     progress(f"{name:<10} {format_row(row)}")
     return rows
+
+
+def example_outputs(methods: dict[str, object], set_name: str, index: int, scale: float, bf16: bool = False,
+                    chunk: int = 30000) -> dict[str, torch.Tensor]:
+    """Every method's output for one test image, for side-by-side figures.
+
+    ``methods``: name -> "bicubic" or a model (as in :func:`evaluate`). The LR
+    is made with the test protocol (``data.make_lr``). Returns
+    ``{"<name> x<scale>": (3, H, W) [0, 1], ..., "ground truth": (3, H, W)}``.
+    """
+    hr_full = ImageSet(set_name, limit=index + 1)[index]
+    lr, hr = make_lr(hr_full, scale)
+    lr_t, hr_t = to_tensor(lr), to_tensor(hr)
+    size = tuple(hr_t.shape[-2:])
+    out = {}
+    for name, method in methods.items():
+        if method == "bicubic":
+            out[f"{name} x{scale:g}"] = bicubic_upscale(lr_t, size)
+        else:
+            device = next(method.parameters()).device
+            out[f"{name} x{scale:g}"] = upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
+    out["ground truth"] = hr_t
+    return out
 
 
 def format_row(row: dict) -> str:

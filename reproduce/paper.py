@@ -41,6 +41,12 @@ CLASSIC_X4 = {
     "SRGAN": {"Set5": (29.40, 0.8472), "Set14": (26.02, 0.7397), "B100": (25.16, 0.6688)},
 }
 
+# SRCNN: Dong et al. 2016 (9-5-5, ImageNet); SRResNet / SRGAN: Ledig et al. 2017
+# (ImageNet crops); bicubic as published with those tables.
+
+# A course report among the project's source documents: Set5, PSNR / SSIM,
+# scale not stated (probably x4), its own training runs.
+COURSE_REPORT_SET5 = {"SRCNN": (27.7541, 0.7979), "SRGAN": (26.5206, 0.7982), "LIIF": (32.1538, 0.8955)}
 
 def div2k_table(methods=("bicubic", "LIIF")) -> pd.DataFrame:
     """Long table: method, scale, psnr (the LIIF paper's DIV2K-validation figures)."""

@@ -1,6 +1,6 @@
 """Training and prediction."""
 from .predict import autocast_context, upscale
 from .schedule import lr_at
-from .train import read_log, train
+from .train import read_log, read_stored_log, train, train_and_store
 
-__all__ = ["autocast_context", "lr_at", "read_log", "train", "upscale"]
+__all__ = ["autocast_context", "lr_at", "read_log", "read_stored_log", "train", "train_and_store", "upscale"]

@@ -38,7 +38,7 @@ from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSampl
 from ..errors import ReproduceError
 from ..fileio import write_text_atomic
 from ..metrics import get_preset, preset_for_dataset, psnr
-from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoint
+from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoint, save_weights
 from ..normalize import to_model
 from ..provenance import provenance
 from .adversarial import AdversarialStep
@@ -178,6 +178,30 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         dist.barrier()  # the checkpoint is complete before any process returns
         dist.destroy_process_group()
     return ckpt_path
+
+
+def train_and_store(cfg: dict, checkpoint: str | Path, log: Callable[[str], None] = print) -> Path:
+    """Train ``cfg`` (resuming its run folder if it holds a checkpoint), then store the result.
+
+    The weights (no optimizer or RNG state) go to ``checkpoint`` and the
+    training log beside it (``<checkpoint stem>.log.jsonl``): the files a
+    notebook commits and the ``report`` profile reads. Returns ``checkpoint``.
+    """
+    out_dir = Path(cfg["run"]["out_dir"])
+    last = train(cfg, resume=(out_dir / "last.pt").exists(), log=log)
+    checkpoint = Path(checkpoint)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(checkpoint, load_checkpoint(last))
+    write_text_atomic(checkpoint.with_suffix(".log.jsonl"), (out_dir / "log.jsonl").read_text())
+    return checkpoint
+
+
+def read_stored_log(checkpoint: str | Path) -> list[dict]:
+    """The training log stored beside a checkpoint by :func:`train_and_store`."""
+    path = Path(checkpoint).with_suffix(".log.jsonl")
+    if not path.is_file():
+        raise ReproduceError(f"no training log beside {checkpoint} (expected {path})")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
