@@ -86,8 +86,9 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
     return rows
 
 
-# Bump when anything that changes a score changes (metrics, LR degradation,
-# prediction): cached evaluations from older code are then ignored.
+# Part of every cache key, with a digest of the package's source code (so
+# any code change invalidates cached scores); bump it for changes outside
+# the package that alter scores.
 PROTOCOL_VERSION = 1
 DEFAULT_CACHE = Path("runs/cache/eval")
 
@@ -99,6 +100,22 @@ def file_digest(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _code_digest() -> str:
+    """sha256 over the package's source files: any code change invalidates cached scores."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+        _CODE_DIGEST = h.hexdigest()
+    return _CODE_DIGEST
+
+
+_CODE_DIGEST: str | None = None
 
 
 def stlpips_metric(net: str = "alex") -> Callable[[torch.Tensor, torch.Tensor], float]:
@@ -143,10 +160,12 @@ def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str]
         method_scales = scales[name] if isinstance(scales, dict) else scales
         for set_name in sets:
             n = limit.get(set_name) if isinstance(limit, dict) else limit
-            files = [f.name for f in dataset_files(set_name)][:n]
+            # Files by resolved path, size and mtime: another data root or an
+            # edited image is another key.
+            files = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in dataset_files(set_name)[:n]]
             for scale in method_scales:
                 with_lpips = float(scale) in stlpips_scales
-                key = {"v": PROTOCOL_VERSION, "method": identity, "set": set_name, "files": files, "scale": float(scale),
+                key = {"v": PROTOCOL_VERSION, "code": _code_digest(), "method": identity, "set": set_name, "files": files, "scale": float(scale),
                        "bf16": bf16 and isinstance(method, torch.nn.Module), "stlpips": with_lpips}
                 digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
                 path = Path(cache_dir) / f"{digest}.json" if cache_dir else None
@@ -183,9 +202,12 @@ def example_outputs(methods: dict[str, object], set_name: str, index: int, scale
     for name, method in methods.items():
         if method == "bicubic":
             out[f"{name} x{scale:g}"] = bicubic_upscale(lr_t, size)
-        else:
+        elif isinstance(method, torch.nn.Module):
             device = next(method.parameters()).device
             out[f"{name} x{scale:g}"] = upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
+        else:
+            with torch.no_grad():
+                out[f"{name} x{scale:g}"] = method(lr_t, size)
     out["ground truth"] = hr_t
     return out
 

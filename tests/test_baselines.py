@@ -230,3 +230,23 @@ def test_discriminator_and_generator_losses_on_tiny_inputs():
     assert 0.5 < step.last["d_loss"] < 3 and 0.2 < step.last["adversarial"] < 2
     assert loss == pytest.approx(step.last["content"] + 1e-3 * step.last["adversarial"], rel=1e-5)
     assert any(not torch.equal(a, b) for a, b in zip(before, step.disc.parameters()))
+
+
+def test_resuming_a_run_folder_with_another_config_is_refused(tmp_path):
+    from reproduce.config import load_config
+    from reproduce.engine import train
+    from reproduce.errors import ReproduceError
+
+    def cfg(lr):
+        return load_config(None, {
+            "model": {"name": "srcnn", "args": {"n1": 4, "n2": 4}},
+            "train": {"datasets": ["sample"], "limit": 2, "repeat": 1, "batch_size": 2, "steps": 2, "lr": lr,
+                      "task": "image", "patch": 32, "upsample_input": True, "loss": "mse"},
+            "valid": {"every": 0},
+            "run": {"out_dir": str(tmp_path / "run"), "log_every": 1, "checkpoint_every": 1},
+        })
+
+    train(cfg(1e-3), log=lambda m: None, stop_at=1)
+    with pytest.raises(ReproduceError, match="different configuration"):
+        train(cfg(2e-3), resume=True, log=lambda m: None)
+    train(cfg(1e-3), resume=True, log=lambda m: None)  # its own config resumes

@@ -60,6 +60,7 @@ class AdversarialStep:
         d_loss.backward()
         self.d_optimizer.step()
 
+        self.disc.requires_grad_(False)  # the generator's loss must not fill D's gradients
         with autocast_context(device, bf16):
             judged = self.disc(sr)
             content = self.content(sr.float(), gt, signed=True).float().mean()
@@ -70,6 +71,7 @@ class AdversarialStep:
         optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         optimizer.step()
+        self.disc.requires_grad_(True)
         self.last = {"d_loss": d_loss.item(), "content": content.item(), "adversarial": adversarial.item(),
                      "d_real": torch.sigmoid(real.float()).mean().item(), "d_fake": torch.sigmoid(fake.float()).mean().item()}
         return g_loss.item()

@@ -100,6 +100,12 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     step = 0
     if resume:
         ckpt = load_checkpoint(ckpt_path)
+        changed = [k for k in cfg if k != "run" and ckpt.get("config", {}).get(k) != cfg[k]]
+        if changed:
+            raise ReproduceError(f"{out_dir} holds a run with a different configuration ({', '.join(changed)} differ); "
+                                 "resume it with its own config or train into another out_dir")
+        if gan and "gan" not in ckpt:
+            raise ReproduceError(f"{ckpt_path} has no discriminator state: it was not saved by an adversarial run")
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng"]["torch"])

@@ -47,7 +47,8 @@ class SRCNN(nn.Module):
 
     def upscale_to(self, lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """(B, 3, h, w) in [-1, 1] -> (B, 3, H, W): bicubic to ``size``, then refine."""
-        return self(imresize(lr.float(), size=tuple(size)).to(lr.dtype))
+        # Clamped like the training inputs (ImageCrops): bicubic overshoot never reaches the network.
+        return self(imresize(lr.float(), size=tuple(size)).clamp_(-1, 1).to(lr.dtype))
 
 
 class _SRResBlock(nn.Module):

@@ -147,8 +147,12 @@ class MetaSR(nn.Module):
 def _unique_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``torch.unique(x, dim=0, return_inverse=True)`` for (N, K) rows, via 1-D uniques (much faster)."""
     key = torch.zeros(len(x), dtype=torch.long, device=x.device)
+    span = 1  # the number of possible keys so far, kept as a Python int
     for k in range(x.shape[1]):
         values, inverse = torch.unique(x[:, k], return_inverse=True)
+        span *= len(values)
+        if span >= 2 ** 63:  # the int64 key would wrap around: take the slow exact route
+            return torch.unique(x, dim=0, return_inverse=True)
         key = key * len(values) + inverse
     keys, inverse = torch.unique(key, return_inverse=True)
     first = torch.empty(len(keys), dtype=torch.long, device=x.device)
