@@ -142,6 +142,15 @@ def test_image_crops_fixed_scale_and_mixed_scale_items():
         assert 1 <= float(item["scale"]) <= 4.5
 
 
+def test_image_crops_leave_out_images_smaller_than_the_patch():
+    images = _images(2, 64) + _images(1, 20)
+    crops = ImageCrops(images, patch=32, scale_min=4, scale_max=4)
+    assert len(crops) == 2 and crops.skipped == 1
+    from reproduce.errors import ReproduceError
+    with pytest.raises(ReproduceError, match="smaller"):
+        ImageCrops(_images(1, 20), patch=32, scale_min=4, scale_max=4)
+
+
 def test_image_crops_reject_a_scale_a_fixed_network_cannot_take():
     from reproduce.errors import ReproduceError
     with pytest.raises(ReproduceError, match="integer scale"):

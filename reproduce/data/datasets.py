@@ -136,7 +136,8 @@ class ImageCrops(Dataset):
         scale () float32.
 
     The LR crop is made like LIIF's: PIL bicubic on the 8-bit HR crop, so the
-    LR is 8-bit as in evaluation. Same 8 dihedral augmentations.
+    LR is 8-bit as in evaluation. Same 8 dihedral augmentations. Images
+    smaller than the patch are left out (``skipped`` counts them).
 
     Args:
         patch: HR crop size P (96 in SRGAN).
@@ -153,19 +154,22 @@ class ImageCrops(Dataset):
         if not upsample_input and (scale_min != scale_max or scale_min != int(scale_min) or patch % int(scale_min)):
             raise ReproduceError(f"a fixed-scale network needs one integer scale dividing the patch {patch}; "
                                  f"got U({scale_min}, {scale_max})")
-        smallest = min(min(img.shape[:2]) for img in images)
-        if smallest < patch:
-            raise ReproduceError(f"an image of {smallest} pixels is smaller than the {patch}-pixel patch")
+        # Images smaller than the patch cannot give a crop; they are left out
+        # (one of the 291 T91+BSD200 images, 78 px, for a 96-px patch).
+        self.keep = [i for i, img in enumerate(images) if min(img.shape[:2]) >= patch]
+        self.skipped = len(images) - len(self.keep)
+        if not self.keep:
+            raise ReproduceError(f"every image is smaller than the {patch}-pixel patch")
         self.images, self.patch, self.scale_min, self.scale_max = images, patch, scale_min, scale_max
         self.augment, self.upsample_input, self.seed = augment, upsample_input, seed
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.keep)
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         index, k = key
         rng = np.random.default_rng([self.seed, k])
-        img = self.images[index]
+        img = self.images[self.keep[index]]
         h, w = img.shape[:2]
         p = self.patch
         s = rng.uniform(self.scale_min, self.scale_max)

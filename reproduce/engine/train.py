@@ -126,6 +126,8 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
     elif t["task"] == "image":
         samples = ImageCrops(images, t["patch"], t["scale_min"], t["scale_max"], t["augment"], t["upsample_input"], t["seed"])
+        if samples.skipped:
+            log(f"{samples.skipped} image(s) smaller than the {t['patch']}-pixel patch left out")
     else:
         raise ReproduceError(f"unknown train.task {t['task']!r}: implicit or image")
     if t["loss"] not in LOSSES:
