@@ -29,6 +29,7 @@ def provenance_line(p: dict) -> str:
 
 def main():
     train, infer, gpu, precision = load("train"), load("infer"), load("gpu"), load("bf16_vs_fp32")
+    metasr = load("metasr")
     lines = ["# Benchmarks", "",
              "Produced by `benchmarks/bench_train.py`, `benchmarks/bench_infer.py` and `benchmarks/report.py` "
              "(EDSR-baseline-LIIF, random weights: speed does not depend on them). Timings are medians; "
@@ -73,6 +74,15 @@ def main():
         lines += ["", f"The bf16 run ends within {abs(delta):.2f} dB of the fp32 run on Set5 x4 (PSNR in dB; such short runs "
                   "are far from converged, the point is that the two precisions follow the same curve). The minutes "
                   "are wall time on a shared 2-core machine and only indicative.", ""]
+    if metasr:
+        lines += ["## MetaSR: shared weight predictions", "",
+                  "`benchmarks/bench_metasr.py`: EDSR-baseline-MetaSR upscaling a 128x128 input, 30000-query chunks. "
+                  "The official formulation predicts a 9C x 3 matrix per query; the fast path predicts one per distinct "
+                  f"(offset, 1/scale) input and applies it to all its queries. Measured: {provenance_line(metasr['provenance'])}.", "",
+                  "| scale | precision | official (s) | fast, shared (s) | fast, not shared (s) | speed-up |", "|---|---|---|---|---|---|"]
+        lines += [f"| x{r['scale']:g} | {'bf16' if r['bf16'] else 'fp32'} | {r['official_s']:.2f} | {r['fast_shared_s']:.2f} | "
+                  f"{r['fast_unshared_s']:.2f} | {r['speedup_vs_official']:.1f}x |" for r in metasr["rows"]]
+        lines += [""]
     if gpu:
         lines += ["## GPU", "", gpu.get("markdown", ""), ""]
     else:
