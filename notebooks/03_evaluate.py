@@ -128,7 +128,8 @@ display(Markdown(markdown_table(compare, ".2f")))
 # %%
 bench = paper.benchmark_table()
 bench = bench[bench.method == "LIIF"].rename(columns={"psnr": "paper RDN-LIIF"})
-ours_b = results[results.method == "LIIF"][["set", "scale", "psnr"]].rename(columns={"psnr": "ours EDSR-baseline-LIIF"})
+ours_b = results[results.method == "LIIF"][["set", "scale", "images", "psnr"]].rename(
+    columns={"psnr": "ours EDSR-baseline-LIIF", "images": "our images"})
 bic_b = results[results.method == "bicubic"][["set", "scale", "psnr"]].rename(columns={"psnr": "ours bicubic"})
 bench = bench.drop(columns="method").merge(ours_b, on=["set", "scale"], how="left").merge(bic_b, on=["set", "scale"], how="left")
 save_table(bench, "evaluate_vs_paper_benchmarks", results_dir, run)

@@ -23,7 +23,9 @@ def git_state() -> dict:
         head = run("rev-parse", "HEAD")
         if head.returncode != 0:
             return {"commit": None, "dirty": None}
-        status = run("status", "--porcelain", "--untracked-files=no")
+        # Outputs (results/, figures/) are rewritten by the pipeline itself;
+        # only changes to anything else make the code state "dirty".
+        status = run("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results", ":!figures")
         return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
