@@ -30,6 +30,18 @@ def bicubic_upscale(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return imresize(lr, size=tuple(size)).clamp_(0, 1)
 
 
+def _upscaler(method, chunk: int, bf16: bool) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
+    """``(lr (3, h, w) [0, 1], (H, W)) -> sr (3, H, W) [0, 1]`` for "bicubic", a model or a callable."""
+    if method == "bicubic":
+        return bicubic_upscale
+    if isinstance(method, torch.nn.Module):
+        device = next(method.parameters()).device
+        return lambda lr_t, size: upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
+    if callable(method):
+        return method
+    raise TypeError(f"cannot evaluate {method!r}: expected 'bicubic', a model or a callable")
+
+
 def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 30000, bf16: bool = False,
              limit: int | dict[str, int] | None = None, progress: Callable[[str], None] | None = None,
              extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None) -> list[dict]:
@@ -48,18 +60,7 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
         rows ``{"set", "scale", "images", "psnr", "ssim", *extra}`` (dB and
         [0, 1]), one per set and scale; ``images`` is how many images were scored.
     """
-    if method == "bicubic":
-        def run(lr_t, size):
-            return bicubic_upscale(lr_t, size)
-    elif isinstance(method, torch.nn.Module):
-        device = next(method.parameters()).device
-
-        def run(lr_t, size):
-            return upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
-    elif callable(method):
-        run = method
-    else:
-        raise TypeError(f"cannot evaluate {method!r}: expected 'bicubic', a model or a callable")
+    run = _upscaler(method, chunk, bf16)
     extra_metrics = extra_metrics or {}
     rows = []
     for name in sets:
@@ -200,14 +201,8 @@ def example_outputs(methods: dict[str, object], set_name: str, index: int, scale
     size = tuple(hr_t.shape[-2:])
     out = {}
     for name, method in methods.items():
-        if method == "bicubic":
-            out[f"{name} x{scale:g}"] = bicubic_upscale(lr_t, size)
-        elif isinstance(method, torch.nn.Module):
-            device = next(method.parameters()).device
-            out[f"{name} x{scale:g}"] = upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
-        else:
-            with torch.no_grad():
-                out[f"{name} x{scale:g}"] = method(lr_t, size)
+        with torch.no_grad():
+            out[f"{name} x{scale:g}"] = _upscaler(method, chunk, bf16)(lr_t, size)
     out["ground truth"] = hr_t
     return out
 

@@ -209,7 +209,7 @@ def read_stored_log(checkpoint: str | Path) -> list[dict]:
     path = Path(checkpoint).with_suffix(".log.jsonl")
     if not path.is_file():
         raise ReproduceError(f"no training log beside {checkpoint} (expected {path})")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _read_jsonl(path)
 
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
@@ -268,7 +268,11 @@ def _centre_crop(img, size):
 
 def read_log(out_dir: str | Path) -> list[dict]:
     path = Path(out_dir) / "log.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return _read_jsonl(path) if path.exists() else []
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _append_log(out_dir: Path, record: dict) -> None:
