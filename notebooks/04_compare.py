@@ -112,7 +112,7 @@ for name, path in [("LIIF", Path(liif_checkpoint))] + [(NAMES[b], checkpoints[b]
         continue
     budget.append({
         "method": name, "checkpoint": str(path), "status": "trained",
-        "steps": ckpt["step"], "batch": t["batch_size"], "peak lr": t["lr"], "schedule": t["schedule"]["kind"],
+        "steps": ckpt["step"], "batch": t["batch_size"], "peak lr": f"{t['lr']:g}", "schedule": t["schedule"]["kind"],
         "data": "+".join(t["datasets"]), "device": prov.get("device"),
         "hours": round(prov["seconds_since_start"] / 3600, 2) if prov.get("seconds_since_start") else None,
         "commit": (prov.get("commit") or "?")[:10],
