@@ -281,5 +281,29 @@ for m in missing:
     claims.append(f"* **{m}**: no checkpoint yet; its claims are not tested here.")
 display(Markdown("\n".join(claims)))
 
+# %% [markdown]
+# ## What these comparisons rest on
+#
+# * **Budgets.** Every model saw the same 291 images and batch 16, for
+#   minutes to an hour and a half of this CPU (budget table): 0.6 % of
+#   LIIF's and MetaSR's published schedules, far less than SRCNN's and
+#   SRGAN's ImageNet-scale training. Absolute numbers are therefore below the
+#   published ones; what we test is the *ordering* and the *shape* of each
+#   claim at equal budget, and a longer run may change both (the LIIF −
+#   MetaSR gap in particular: at this budget MetaSR's meta-upscale module
+#   may simply be further from convergence than LIIF's decoder).
+# * **SRGAN** is a 1000-step adversarial fine-tune of our SRResNet (the paper
+#   uses 2·10⁵ steps), with the ST-LPIPS VGG distance as content loss. In the
+#   report run its ×4 crops show invented texture together with
+#   checkerboard artefacts, and its PSNR drop from SRResNet is larger than
+#   the published 2.6 dB: the short, unstable start of adversarial training
+#   that the original schedule leaves behind.
+# * **Subsets.** The `report` profile scores the first 50 of B100 and the
+#   first 10 of Urban100 (the `images` column of `results/comparison.csv`);
+#   the `cpu` profile scores every image.
+# * **Perceptual metric.** ST-LPIPS (alex) from networks trained on BAPPS
+#   without ImageNet weights: it ranks methods, but its values are not
+#   comparable with LPIPS numbers in papers.
+
 # %%
 run.finish()
