@@ -73,7 +73,7 @@ else:
 # ## PSNR and SSIM
 #
 # Decoding costs about 3 s per output megapixel on this CPU, whatever the
-# scale, and all five sets at nine scales are 1.1 gigapixels. To keep
+# scale, and all five sets at nine scales are 0.95 gigapixels. To keep
 # `make reproduce` well under an hour the `report` profile scores every
 # image of Set5, Set14 and Kodak24 but only the first 50 of B100's 100 and
 # the first 10 of Urban100's 100 (sorted by file name; Urban100's images are
