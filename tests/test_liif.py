@@ -198,3 +198,24 @@ def test_upscale_uint8_output_is_the_rounded_float_output():
     as_uint8 = upscale(model, lr, (20, 31), chunk=77, out_dtype=torch.uint8, tile=4)
     assert as_uint8.dtype == torch.uint8
     assert (as_uint8.float() - (as_float * 255).round()).abs().max() <= 1
+
+
+def test_fused_op_probe_is_per_dtype_and_falls_back(monkeypatch):
+    """Where oneDNN's fused linear+ReLU fails for a dtype (bf16 on CPUs without AVX-512), the plain MLP runs instead."""
+    torch.manual_seed(0)
+    model = make(liif_spec(hidden=(16, 16, 16))).eval()
+    lr = torch.rand(3, 9, 11)
+    monkeypatch.setattr(liif_fast, "_FUSED_OK", {})
+    reference = upscale(model, lr, (20, 23), bf16=True)  # whatever this CPU supports
+
+    def broken(x, weight, bias):
+        if x.dtype == torch.bfloat16:
+            raise RuntimeError("could not create a primitive descriptor for the inner product")
+        return torch.relu(F.linear(x, weight, bias))
+
+    monkeypatch.setattr(liif_fast, "_fused_linear_relu", broken)
+    monkeypatch.setattr(liif_fast, "_FUSED_OK", {})
+    out = upscale(model, lr, (20, 23), bf16=True)
+    assert liif_fast._FUSED_OK == {torch.bfloat16: False}
+    torch.testing.assert_close(out, reference, atol=2e-2, rtol=0)
+    assert liif_fast._fused_linear_relu_works(torch.float32)  # fp32 still takes the (stand-in) fused path

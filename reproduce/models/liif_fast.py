@@ -128,7 +128,7 @@ def _decode_block(model, flat, index, extra, w_extra) -> torch.Tensor:
     # (embedding is PyTorch's fastest row gather, and differentiable.)
     gathered = F.embedding(index.reshape(-1), flat)
     hidden = torch.addmm(gathered, extra.reshape(s * b * q, -1).to(gathered.dtype), w_extra.t().to(gathered.dtype))
-    if not torch.is_grad_enabled() and hidden.device.type == "cpu" and _fused_linear_relu_works():
+    if not torch.is_grad_enabled() and hidden.device.type == "cpu" and _fused_linear_relu_works(hidden.dtype):
         out = _mlp_tail_fused(model, hidden)
     else:
         out = model.imnet.layers[1:](hidden)
@@ -141,21 +141,28 @@ def _mlp_tail_fused(model, hidden: torch.Tensor) -> torch.Tensor:
     dtype = hidden.dtype  # bf16 under autocast (the gather and first layer ran in it), else fp32
     x = torch.relu(hidden)
     for lin in linears[:-1]:
-        x = torch.ops.mkldnn._linear_pointwise(x, lin.weight.to(dtype), lin.bias.to(dtype), "relu", [], "")
+        x = _fused_linear_relu(x, lin.weight.to(dtype), lin.bias.to(dtype))
     return F.linear(x, linears[-1].weight.to(dtype), linears[-1].bias.to(dtype))
 
 
-_FUSED_OK: bool | None = None
+def _fused_linear_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """relu(x @ weight.T + bias) in one oneDNN call: the only use of this private op."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu", [], "")
 
 
-def _fused_linear_relu_works() -> bool:
-    """Whether this PyTorch build has oneDNN's fused linear+ReLU (checked once, on a tiny input)."""
-    global _FUSED_OK
-    if _FUSED_OK is None:
+# dtype -> whether the fused op runs here. It depends on the build and on the
+# CPU: oneDNN has no bf16 inner product on CPUs without AVX-512 (e.g. an AMD
+# EPYC with AVX2 only), where the call raises instead of falling back itself.
+_FUSED_OK: dict[torch.dtype, bool] = {}
+
+
+def _fused_linear_relu_works(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether the fused linear+ReLU runs and is right for ``dtype`` here (checked once per dtype, on a tiny input)."""
+    if dtype not in _FUSED_OK:
         try:
-            x, w = torch.ones(2, 4), torch.ones(3, 4)
-            out = torch.ops.mkldnn._linear_pointwise(x, w, -10 * torch.ones(3), "relu", [], "")
-            _FUSED_OK = bool(torch.equal(out, torch.zeros(2, 3)))
+            x, w = torch.ones(2, 4, dtype=dtype), torch.ones(3, 4, dtype=dtype)
+            out = _fused_linear_relu(x, w, torch.tensor([-10.0, 1.0, 2.0], dtype=dtype))
+            _FUSED_OK[dtype] = bool(torch.equal(out.float(), torch.tensor([[0.0, 5.0, 6.0]] * 2)))
         except (AttributeError, RuntimeError):
-            _FUSED_OK = False
-    return _FUSED_OK
+            _FUSED_OK[dtype] = False
+    return _FUSED_OK[dtype]
