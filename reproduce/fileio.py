@@ -3,16 +3,51 @@
 A crash or a full disk never leaves a half-written checkpoint, image or table
 where a complete one (or nothing) is expected: ``os.replace`` is atomic on
 POSIX and Windows when both paths are on the same file system.
+
+The file that lands at the target has the mode a plain ``open(path, "w")``
+would give it: an existing file keeps its mode, a new one gets
+``0o666 & ~umask`` (0644 under umask 022). ``tempfile.mkstemp`` creates its
+file 0600, which the rename would otherwise carry over to every output.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ReproduceError
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    Linux (4.7 and later) reports it in ``/proc/self/status``. Elsewhere the
+    only portable way is to set a umask and put the old one back; the umask is
+    process-wide, so a thread creating a file between the two calls would get
+    the temporary value. The value set is 0o077 (the most restrictive of the
+    usual ones), so such a file would at worst be private, never too open.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o077)
+    os.umask(old)
+    return old
+
+
+def _final_mode(target: Path) -> int:
+    """The mode a rewrite of ``target`` should have: its own if it exists, else the umask's default."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
 
 
 @contextlib.contextmanager
@@ -30,6 +65,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # Set after the write: a writer may delete and recreate the temporary.
+        os.chmod(tmp_path, _final_mode(target))
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -6,6 +6,11 @@ One run lives in one folder::
     out_dir/last.pt       the latest checkpoint (atomic rename), resumable
     out_dir/log.jsonl     one JSON line per log/validation event
 
+A new run never goes into a folder that holds one already (a checkpoint or a
+log): it would mix its log lines with the old run's. Each log line is
+appended with a single write, so an interruption leaves at worst a torn last
+line; readers skip it with a warning and resuming drops it.
+
 Resuming restores model, optimizer, step and RNG states; the data of step t
 depends only on (seed, t) (see ``reproduce.data.sampler``) and the learning
 rate is a function of the step, so on the CPU an interrupted and resumed run
@@ -24,6 +29,8 @@ import json
 import math
 import os
 import time
+import warnings
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
@@ -69,13 +76,20 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
 
     ``stop_at`` ends the run early after that step, with a checkpoint, as an
     interruption would (the schedule still follows ``train.steps``); a later
-    call with ``resume=True`` continues it.
+    call with ``resume=True`` continues it. Without ``resume`` the out_dir must
+    not hold a run yet (no ``last.pt``, no ``log.jsonl``); an empty folder is fine.
     """
     t, run = cfg["train"], cfg["run"]
     out_dir = Path(run["out_dir"])
     ckpt_path = out_dir / "last.pt"
-    if ckpt_path.exists() and not resume:
-        raise ReproduceError(f"{out_dir} already holds a run; pass --resume to continue it or choose another out_dir")
+    if not resume:
+        if ckpt_path.exists():
+            raise ReproduceError(f"{out_dir} already holds a run ({ckpt_path.name}); "
+                                 "pass --resume to continue it or choose a fresh --out-dir")
+        if (out_dir / "log.jsonl").exists():  # killed before its first checkpoint: its log would get our lines
+            raise ReproduceError(f"{out_dir} already holds a run (log.jsonl, stopped before its first "
+                                 "checkpoint, so --resume has nothing to continue); choose a fresh --out-dir "
+                                 "or remove the old run")
     if resume and not ckpt_path.exists():
         raise ReproduceError(f"nothing to resume: {ckpt_path} does not exist")
     device = pick_device(t["device"])
@@ -111,7 +125,7 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         torch.set_rng_state(ckpt["rng"]["torch"])
         step = ckpt["step"]
         if main:
-            _truncate_log(out_dir / "log.jsonl", step)
+            _truncate_log(out_dir / "log.jsonl", step, log)
         log(f"resuming {out_dir} at step {step}")
     if main:
         write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
@@ -143,8 +157,9 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     # Recorded once, at the start: the code that runs is the code checked out now.
     origin = provenance(device, seed=t["seed"], world_size=world, started_at_step=step)
     model.train()
-    start = tic = time.perf_counter()
-    tic_step, loss_sum, loss_n = step, 0.0, 0
+    start = time.perf_counter()
+    progress = Progress(start, step)
+    loss_sum, loss_n = 0.0, 0
     for batch in loader:
         lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
         for group in optimizer.param_groups:
@@ -161,13 +176,12 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
                 total = torch.tensor([loss_sum], dtype=torch.float64)
                 dist.all_reduce(total)
                 loss_sum = total.item() / world
-            rate = (step - tic_step) / (time.perf_counter() - tic)  # since the previous log line
-            tic, tic_step = time.perf_counter(), step
-            eta = (t["steps"] - step) / rate
-            if main:
-                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": rate,
+            progress.update(time.perf_counter(), step)
+            if main:  # the log keeps the raw speed of this interval; the console shows the smoothed one
+                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": progress.last_rate,
                                       **(gan.last if gan else {})})
-            log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {lr:.2e}  {rate:.2f} it/s  ETA {_hms(eta)}")
+            log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {lr:.2e}  {progress.rate:.2f} it/s  "
+                f"ETA {_hms(progress.eta(t['steps']))}")
             loss_sum, loss_n = 0.0, 0
         if validator and (step % cfg["valid"]["every"] == 0 or step == t["steps"]):
             value = validator(model)
@@ -266,24 +280,108 @@ def _centre_crop(img, size):
     return img[y0:y0 + size, x0:x0 + size]
 
 
+class Progress:
+    """Training speed and ETA, averaged over a sliding window of log points.
+
+    The speed of the last log interval alone swings whenever that interval
+    held a validation, a checkpoint write or a compilation, and the ETA with
+    it. Averaged over at least the last ``window_s`` seconds and the last
+    ``min_intervals`` intervals (as far as the run goes back), such a pause
+    weighs only in proportion to its share of the window. The caller passes
+    the clock readings, so the arithmetic is testable without sleeping.
+    """
+
+    def __init__(self, now: float, step: int, window_s: float = 60.0, min_intervals: int = 10):
+        self.window_s, self.min_intervals = window_s, max(1, min_intervals)
+        self.points: deque[tuple[float, int]] = deque([(now, step)])
+
+    def update(self, now: float, step: int) -> None:
+        """Record that ``step`` was reached at time ``now`` (seconds, any monotonic clock)."""
+        self.points.append((now, step))
+        # Drop the oldest point only while the rest still cover the window in both senses.
+        while len(self.points) > self.min_intervals + 1 and now - self.points[1][0] >= self.window_s:
+            self.points.popleft()
+
+    @staticmethod
+    def _rate(a: tuple[float, int], b: tuple[float, int]) -> float:
+        return (b[1] - a[1]) / (b[0] - a[0]) if b[0] > a[0] else math.nan
+
+    @property
+    def rate(self) -> float:
+        """Steps per second over the window (nan before any time has passed)."""
+        return self._rate(self.points[0], self.points[-1])
+
+    @property
+    def last_rate(self) -> float:
+        """Steps per second over the last interval alone."""
+        return self._rate(self.points[-2], self.points[-1]) if len(self.points) > 1 else math.nan
+
+    def eta(self, total_steps: int) -> float:
+        """Seconds until ``total_steps`` at the windowed rate (inf when it is unknown or zero)."""
+        rate = self.rate
+        return (total_steps - self.points[-1][1]) / rate if rate > 0 else math.inf
+
+
 def read_log(out_dir: str | Path) -> list[dict]:
+    """The records of a run's ``log.jsonl`` (a torn last line is skipped with a warning)."""
     path = Path(out_dir) / "log.jsonl"
     return _read_jsonl(path) if path.exists() else []
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [record for _, record in _log_lines(path)]
+
+
+def _log_lines(path: Path, on_torn: Callable[[str], None] | None = None) -> list[tuple[str, dict]]:
+    """(line, record) for each non-blank line of a JSON-lines log.
+
+    A line that is not a JSON object is an error, except the last: a run
+    stopped while appending leaves a torn tail, which is reported to
+    ``on_torn`` (default: a warning) and left out.
+    """
+    numbered = [(n, raw) for n, raw in enumerate(path.read_bytes().split(b"\n"), 1) if raw.strip()]
+    lines = []
+    for i, (n, raw) in enumerate(numbered):
+        try:  # a torn multi-byte character fails to decode: a ValueError like bad JSON
+            text = raw.decode("utf-8")
+            record = json.loads(text)
+            if not isinstance(record, dict):
+                raise ValueError(f"a JSON {type(record).__name__}, not an object")
+        except ValueError as err:
+            if i == len(numbered) - 1:
+                message = f"{path}: skipped the torn last line {n} (the run stopped while writing it)"
+                if on_torn is None:
+                    warnings.warn(message, stacklevel=4)  # at the caller of read_log
+                else:
+                    on_torn(message)
+                break
+            raise ReproduceError(f"{path}: line {n} is not a JSON record ({err})") from None
+        lines.append((text, record))
+    return lines
 
 
 def _append_log(out_dir: Path, record: dict) -> None:
-    with open(out_dir / "log.jsonl", "a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    """Append one JSON line with one ``os.write`` on an ``O_APPEND`` descriptor.
+
+    A buffered file object may split a line over several writes; one write in
+    append mode lands whole at the end of the file, never interleaved with
+    another writer's, so an interruption leaves at worst a torn last line.
+    """
+    data = (json.dumps(record) + "\n").encode()
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)  # O_BINARY: no \r\n on Windows
+    fd = os.open(out_dir / "log.jsonl", flags, 0o666)  # the umask decides the mode, as for open()
+    try:
+        written = os.write(fd, data)
+        while written < len(data):  # short only on a full disk or a signal: finish the line rather than tear it
+            written += os.write(fd, data[written:])
+    finally:
+        os.close(fd)
 
 
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines written after the checkpoint we resume from (they will be redone)."""
+def _truncate_log(path: Path, step: int, log: Callable[[str], None] | None = None) -> None:
+    """Drop log lines written after the checkpoint we resume from (they will be redone), and a torn tail."""
     if path.exists():
-        kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        kept = [line for line, record in _log_lines(path, on_torn=log) if record["step"] <= step]
         write_text_atomic(path, "".join(line + "\n" for line in kept))
 
 
