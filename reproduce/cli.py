@@ -1,4 +1,4 @@
-"""Command line: ``reproduce train | eval | upscale | run``.
+"""Command line: ``reproduce train | eval | upscale | run | data``.
 
 Problems the user can fix (bad arguments, unreadable files, missing data,
 foreign checkpoints) end with one ``error:`` line on stderr and exit code 2;
@@ -12,9 +12,6 @@ import sys
 from pathlib import Path
 
 from .errors import ReproduceError
-
-OUTPUT_SUFFIXES = {".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake as one line, exit code 2."""
@@ -39,6 +36,16 @@ def parse_scales(text: str) -> list[float]:
     return [parse_scale(part) for part in text.split(",") if part.strip()] or _bad(f"no scales in {text!r}")
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
 def parse_size(text: str) -> tuple[int, int]:
     parts = text.replace("x", ",").split(",")
     try:
@@ -54,6 +61,9 @@ def _bad(message):
     raise argparse.ArgumentTypeError(message)
 
 
+DEVICE_HELP = "cpu, cuda, cuda:N, mps, or auto (CUDA when available)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="reproduce", description="Arbitrary-scale super-resolution (LIIF reproduction).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -62,32 +72,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config (see configs/)")
     p.add_argument("--resume", action="store_true", help="continue the run in the config's out_dir")
     p.add_argument("--out-dir", help="override run.out_dir")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value by its dotted key; the value is YAML (-p train.steps=200)")
 
     p = sub.add_parser("eval", help="PSNR/SSIM on benchmark sets")
     p.add_argument("model", help="checkpoint path, or 'bicubic'")
-    p.add_argument("--sets", default="Set5,Set14,B100,Urban100", help="comma-separated dataset names")
+    p.add_argument("--sets", default="Set5,Set14,B100,Urban100",
+                   help="comma-separated dataset names or folders of HR images")
+    p.add_argument("--preset", choices=("benchmark-y", "div2k-rgb"),
+                   help="metric preset for sets given as folders (default: benchmark-y); named sets use their own")
     p.add_argument("--scales", type=parse_scales, default=[2.0, 3.0, 4.0], help="comma-separated scales, e.g. 2,3,4,6")
     p.add_argument("--csv", help="also write the table to this CSV file")
-    p.add_argument("--limit", type=int, help="only the first N images of each set")
-    p.add_argument("--chunk", type=int, default=30000, help="queries decoded at once")
+    p.add_argument("--limit", type=positive_int, help="only the first N images of each set")
+    p.add_argument("--chunk", type=positive_int, default=30000, help="queries decoded at once")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    p.add_argument("--device", default="auto", help="cpu, cuda, or auto")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
 
-    p = sub.add_parser("upscale", help="super-resolve one image")
-    p.add_argument("image", help="input image")
+    p = sub.add_parser("upscale", help="super-resolve one image, or many (a folder, a glob or several files)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image file(s), folder(s) or quoted glob pattern(s)")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--scale", type=parse_scale, help="scale factor (>= 1, may be fractional: 3.7)")
-    group.add_argument("--size", type=parse_size, help="output size H,W (rows first)")
-    p.add_argument("--checkpoint", required=True, help="checkpoint (ours or the official LIIF release format)")
-    p.add_argument("-o", "--output", required=True, help="output image (.png, .webp, .bmp, .jpg, .tif)")
-    p.add_argument("--chunk", type=int, default=30000, help="queries decoded at once")
+    group.add_argument("--size", type=parse_size, help="output size H,W (rows first; at least the input size)")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint (ours or the official LIIF/MetaSR release format; SRCNN, SRResNet, SRGAN too), or 'bicubic'")
+    p.add_argument("-o", "--output", required=True,
+                   help="output image (.png, .webp, .bmp, .jpg, .tif) for one input; an output folder for several")
+    p.add_argument("--format", default="png", help="file format of a batch's outputs: png (default), webp, bmp, jpg, tif")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--skip-existing", action="store_true", help="in a batch, keep existing outputs and do the rest")
+    p.add_argument("--chunk", type=positive_int, default=30000, help="queries decoded at once")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    p.add_argument("--device", default="auto", help="cpu, cuda, or auto")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p = sub.add_parser("run", help="execute notebooks with papermill (the report pipeline)")
     p.add_argument("notebooks", nargs="*", help="notebooks to run (e.g. 01 02_train); default: all, in order")
     p.add_argument("--profile", default="report", help="parameter profile: smoke, cpu, paper, report (profiles/*.yaml)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a notebook parameter; the value is YAML (lists work: -p scales=[2,4])")
+                   help="override a notebook parameter; the value is YAML (lists work: -p scales_out=[6,12])")
+
+    p = sub.add_parser("data", help="get the datasets (fetch) or verify a data folder (check)")
+    data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    q = data_sub.add_parser("fetch", help="download the public datasets into the data root and verify every image")
+    q.add_argument("sets", nargs="*", help="sets to fetch (default: all of them)")
+    q.add_argument("--root", help="data root (default: $REPRODUCE_DATA or ./data)")
+    q = data_sub.add_parser("check", help="verify a data root against the manifest (missing, extra, differing images)")
+    q.add_argument("sets", nargs="*", help="sets to check (default: all of them)")
+    q.add_argument("--root", help="data root (default: $REPRODUCE_DATA or ./data)")
     return parser
 
 
@@ -97,62 +126,113 @@ def cmd_run(args) -> None:
     run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True))
 
 
+def dotted_overrides(pairs: list[str]) -> dict:
+    """``["train.steps=200", "run.out_dir=runs/x"]`` -> ``{"train": {"steps": 200}, "run": {"out_dir": "runs/x"}}``."""
+    from .runner import parse_overrides
+
+    nested: dict = {}
+    for key, value in parse_overrides(pairs).items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ReproduceError(f"parameter {key!r} sets a value inside {part!r}, which is set on its own too")
+        node[leaf] = value
+    return nested
+
+
 def cmd_train(args) -> None:
     from .config import load_config
     from .engine import train
 
-    overrides = {"run": {"out_dir": args.out_dir}} if args.out_dir else None
-    cfg = load_config(args.config, overrides)
+    overrides = dotted_overrides(args.param)
+    if args.out_dir:
+        overrides.setdefault("run", {})["out_dir"] = args.out_dir
+    cfg = load_config(args.config, overrides or None)
     path = train(cfg, resume=args.resume, log=lambda msg: print(msg, flush=True))
     print(f"checkpoint: {path}")
 
 
 def cmd_eval(args) -> None:
-    from .engine.train import pick_device
-    from .evaluate import evaluate, format_table, write_csv
+    from .data import dataset_files
+    from .device import pick_device
+    from .evaluate import evaluate, format_header, write_csv
+    from .metrics import get_preset
     from .models import load
+    from .upscale_files import check_writable
 
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        raise ReproduceError(f"output folder does not exist: {Path(args.csv).parent}")
-    method = "bicubic" if args.model == "bicubic" else load(args.model, pick_device(args.device))
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    rows = evaluate(method, sets, args.scales, chunk=args.chunk, bf16=args.bf16, limit=args.limit,
-                    progress=lambda line: print(line, file=sys.stderr, flush=True))
-    print(format_table(rows))
+    if not sets:
+        raise ReproduceError(f"no sets in {args.sets!r}")
+    for name in sets:  # every name checked before any scoring
+        dataset_files(name)
+    if args.csv:
+        folder = Path(args.csv).resolve().parent
+        if not folder.is_dir():
+            raise ReproduceError(f"output folder does not exist: {Path(args.csv).parent}")
+        check_writable(folder)
+    preset = get_preset(args.preset) if args.preset else None
+    device = pick_device(args.device)
+    method = "bicubic" if args.model == "bicubic" else load(args.model, device)
+    # The table is printed once, a row as soon as it is computed.
+    print(format_header(), flush=True)
+    rows = evaluate(method, sets, args.scales, chunk=args.chunk, bf16=args.bf16, limit=args.limit, preset=preset,
+                    progress=lambda line: print(line, flush=True))
     if args.csv:
         write_csv(args.csv, rows)
 
 
 def cmd_upscale(args) -> None:
-    import torch
-    from PIL import Image
-
-    from .data import read_image, to_tensor
-    from .engine import upscale
-    from .engine.train import pick_device
-    from .fileio import atomic_path
+    from .device import pick_device
     from .models import load
+    from .upscale_files import hw, method_kind, plan_jobs, upscale_files
 
-    out = Path(args.output)
-    fmt = OUTPUT_SUFFIXES.get(out.suffix.lower())
-    if fmt is None:
-        raise ReproduceError(f"cannot tell the output format from {out.name!r}; use one of {', '.join(OUTPUT_SUFFIXES)}")
-    if not out.resolve().parent.is_dir():
-        raise ReproduceError(f"output folder does not exist: {out.parent}")
-    img = read_image(args.image)
+    jobs, skipped = plan_jobs(args.inputs, args.output, overwrite=args.overwrite, skip_existing=args.skip_existing,
+                              suffix=f".{args.format.lower().lstrip('.')}")
     device = pick_device(args.device)
-    model = load(args.checkpoint, device)
-    if not hasattr(model, "query"):
-        raise ReproduceError(f"{args.checkpoint} holds a {type(model).__name__}, not an arbitrary-scale model")
-    size = args.size or (round(img.shape[0] * args.scale), round(img.shape[1] * args.scale))
-    # uint8 output: 3 bytes per output pixel, so a 6000x6000 result stays small.
-    sr = upscale(model, to_tensor(img).to(device), size, chunk=args.chunk, bf16=args.bf16, out_dtype=torch.uint8)
-    with atomic_path(out) as tmp:
-        Image.fromarray(sr.permute(1, 2, 0).cpu().numpy()).save(tmp, format=fmt)
-    print(f"{args.image} ({img.shape[1]}x{img.shape[0]}) -> {out} ({size[1]}x{size[0]})")
+    method = "bicubic" if args.checkpoint == "bicubic" else load(args.checkpoint, device)
+    method_kind(method)  # refuses a checkpoint that is no super-resolution model
+    batch = len(jobs) + len(skipped) > 1 or Path(args.output).is_dir()
+    for job in skipped:
+        print(f"kept {job.target} (exists)", file=sys.stderr)
+
+    def report(result):
+        for note in result.notes:
+            print(f"note: {result.job.source}: {note}", file=sys.stderr)
+        if result.error is None:
+            print(f"{result.job.source} ({hw(result.in_size)}) -> {result.job.target} ({hw(result.out_size)}, H x W)")
+        elif batch:
+            print(f"failed: {result.job.source}: {result.error}", file=sys.stderr)
+
+    results = upscale_files(method, jobs, scale=args.scale, size=args.size, chunk=args.chunk, bf16=args.bf16,
+                            progress=batch and sys.stderr.isatty(), report=report)
+    failed = [r for r in results if r.error]
+    if not batch and failed:
+        raise ReproduceError(failed[0].error)
+    if batch:
+        done = len(results) - len(failed)
+        print(f"upscaled {done} of {len(jobs)} image(s) into {Path(args.output)}"
+              + (f", kept {len(skipped)} existing" if skipped else "")
+              + (f"; {len(failed)} failed (listed above)" if failed else ""), file=sys.stderr)
+        if failed:
+            raise SystemExit(2)
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run}
+def cmd_data(args) -> None:
+    from .data.fetch import check, fetch
+
+    root = Path(args.root) if args.root else None
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    if args.data_command == "fetch":
+        result = fetch(args.sets or None, root, log=log)
+    else:
+        result = check(args.sets or None, root, log=log)
+    if not result.ok:
+        raise ReproduceError(result.summary())
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run, "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

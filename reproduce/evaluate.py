@@ -42,9 +42,23 @@ def _upscaler(method, chunk: int, bf16: bool) -> Callable[[torch.Tensor, tuple[i
     raise TypeError(f"cannot evaluate {method!r}: expected 'bicubic', a model or a callable")
 
 
+# A folder of HR images given by path is scored like the classic benchmarks
+# (Y channel, shave = scale) unless a preset is given.
+DEFAULT_FOLDER_PRESET = "benchmark-y"
+
+
+def preset_for_set(name: str, preset: str | None = None) -> str:
+    """The metric preset of a named set (its own) or of a folder (``preset``, default benchmark-y)."""
+    try:
+        return preset_for_dataset(name)
+    except ValueError:
+        return preset or DEFAULT_FOLDER_PRESET
+
+
 def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 30000, bf16: bool = False,
              limit: int | dict[str, int] | None = None, progress: Callable[[str], None] | None = None,
-             extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None) -> list[dict]:
+             extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None,
+             preset: str | None = None) -> list[dict]:
     """Score ``method`` on every set x scale.
 
     Args:
@@ -55,6 +69,8 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
             (None: all images).
         extra_metrics: name -> ``fn(sr, hr)`` on the un-shaved (3, H, W) [0, 1]
             pair, averaged like PSNR (e.g. ST-LPIPS).
+        preset: metric preset of sets given as folders (named sets always
+            use their community preset); default ``DEFAULT_FOLDER_PRESET``.
 
     Returns:
         rows ``{"set", "scale", "images", "psnr", "ssim", *extra}`` (dB and
@@ -66,7 +82,7 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
     for name in sets:
         n = limit.get(name) if isinstance(limit, dict) else limit
         images = ImageSet(name, limit=n)
-        preset = preset_for_dataset(name)
+        set_preset = preset_for_set(name, preset)
         for scale in scales:
             pairs = EvalPairs(images, scale)
             scores = {"psnr": [], "ssim": [], **{k: [] for k in extra_metrics}}
@@ -75,8 +91,8 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
                 hr_t = to_tensor(hr)
                 with torch.no_grad():
                     sr = run(to_tensor(lr), tuple(hr_t.shape[-2:]))
-                scores["psnr"].append(float(psnr(sr, hr_t, preset, scale)))
-                scores["ssim"].append(float(ssim(sr, hr_t, preset, scale)))
+                scores["psnr"].append(float(psnr(sr, hr_t, set_preset, scale)))
+                scores["ssim"].append(float(ssim(sr, hr_t, set_preset, scale)))
                 for key, fn in extra_metrics.items():
                     scores[key].append(float(fn(sr, hr_t)))
             row = {"set": name, "scale": scale, "images": len(pairs),
@@ -211,9 +227,12 @@ def format_row(row: dict) -> str:
     return f"{row['set']:<10} x{row['scale']:<5g} {row['psnr']:8.3f} {row['ssim']:8.4f}"
 
 
+def format_header() -> str:
+    return f"{'set':<10} {'scale':<6} {'psnr':>8} {'ssim':>8}"
+
+
 def format_table(rows: list[dict]) -> str:
-    header = f"{'set':<10} {'scale':<6} {'psnr':>8} {'ssim':>8}"
-    return "\n".join([header, *(format_row(r) for r in rows)])
+    return "\n".join([format_header(), *(format_row(r) for r in rows)])
 
 
 def write_csv(path, rows: list[dict]) -> None:

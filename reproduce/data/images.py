@@ -10,22 +10,52 @@ not left to chance:
 * 16-bit and 32-bit integer grayscale (I;16, I) -> scaled to 8 bits by
   round(v / 257) (full-range 16-bit) with clipping;
 * CMYK, YCbCr, ... -> PIL's RGB conversion.
+
+The EXIF orientation tag is applied on read (a phone photograph stored
+sideways with "rotate 90" in its EXIF comes out upright), everywhere an image
+is read. :func:`open_image` also says what the conversion did (grayscale,
+alpha, several frames), so the command line can tell the user.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ReproduceError
 
-IMAGE_SUFFIXES = (".png", ".webp", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".webp", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".gif")
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as uint8 (H, W, 3) RGB.
+GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L")
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An image as read: the RGB pixels and what the conversion did to the file.
+
+    Attributes:
+        pixels: uint8 (H, W, 3), EXIF orientation applied.
+        mode: the file's PIL mode before conversion (``"L"``, ``"RGBA"``, ...).
+        grayscale: the file had one channel (R = G = B in ``pixels``).
+        alpha: the file had transparency (composited over white in ``pixels``).
+        frames: number of frames in the file (``pixels`` is the first).
+        rotated: an EXIF orientation other than "normal" was applied.
+    """
+    pixels: np.ndarray
+    mode: str
+    grayscale: bool
+    alpha: bool
+    frames: int
+    rotated: bool
+
+
+def open_image(path: str | os.PathLike) -> LoadedImage:
+    """Read an image file as uint8 (H, W, 3) RGB, upright, with a note of the conversions.
 
     Raises:
         ReproduceError: the file is missing, unreadable or not an image.
@@ -35,10 +65,25 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ReproduceError(f"image not found: {path}")
     try:
         with Image.open(path) as im:
+            frames = getattr(im, "n_frames", 1)
+            mode = im.mode
+            alpha = mode in ALPHA_MODES or (mode == "P" and "transparency" in im.info)
+            orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation; 1 = normal
             im.load()
-            return to_rgb_array(im)
+            upright = ImageOps.exif_transpose(im) if orientation not in (None, 1) else im
+            return LoadedImage(to_rgb_array(upright), mode, mode in GRAY_MODES, alpha, frames,
+                               orientation not in (None, 1))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ReproduceError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as uint8 (H, W, 3) RGB, EXIF orientation applied.
+
+    Raises:
+        ReproduceError: the file is missing, unreadable or not an image.
+    """
+    return open_image(path).pixels
 
 
 def to_rgb_array(im: Image.Image) -> np.ndarray:

@@ -42,6 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSamples, to_tensor
+from ..device import pick_device
 from ..errors import ReproduceError
 from ..fileio import write_text_atomic
 from ..metrics import get_preset, preset_for_dataset, psnr
@@ -51,14 +52,6 @@ from ..provenance import provenance
 from .adversarial import AdversarialStep
 from .predict import autocast_context, upscale
 from .schedule import lr_at
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and "LOCAL_RANK" in os.environ:
-        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-    return torch.device(name)
 
 
 def init_distributed(device: torch.device) -> tuple[int, int]:

@@ -1,0 +1,289 @@
+"""Upscaling image files, one or many, with one model load: the engine of ``reproduce upscale``.
+
+Everything a user can get wrong is checked before any pixel is computed:
+output format and folder, an output that is the input, an existing output
+without ``overwrite``, an output size below the input size (these models
+upscale), and an output too large for the size limit or for the memory
+available. Each output is written atomically (never a partial file). In a
+batch, a file that fails is reported and the batch goes on.
+
+Conversions are said, not hidden: a grayscale input gives a grayscale output
+(the three channels of the model's output averaged, so the file has one
+channel); alpha is composited over white and dropped; of an animated image
+the first frame is used; the EXIF orientation is applied.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from .data.images import IMAGE_SUFFIXES, list_images, open_image, to_tensor
+from .errors import ReproduceError
+from .fileio import atomic_path
+
+OUTPUT_FORMATS = {".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG",
+                  ".tif": "TIFF", ".tiff": "TIFF"}
+# The largest output we make: 400 megapixels (20000 x 20000) is far beyond any
+# use of these models and still fits the streamed uint8 output in ~1.2 GB.
+MAX_OUTPUT_MEGAPIXELS = 400
+# Peak memory per output pixel, by kind of method (estimates with margin):
+# implicit models stream queries into a uint8 output (3 bytes) that PIL copies
+# once more when saving; bicubic holds a few float32 copies of the output;
+# image-to-image networks hold 64-channel float32 activations at the output
+# size (SRCNN) and their float output.
+BYTES_PER_OUTPUT_PIXEL = {"implicit": 8, "bicubic": 64, "image": 600}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to upscale: ``source`` image -> ``target`` path (format from its suffix)."""
+    source: Path
+    target: Path
+
+
+@dataclass
+class FileResult:
+    """What happened to one job: sizes as (H, W), seconds of compute, notes, or the error."""
+    job: Job
+    in_size: tuple[int, int] | None = None
+    out_size: tuple[int, int] | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    skipped: bool = False
+
+
+def hw(size: tuple[int, int]) -> str:
+    """A size as ``HxW``, rows first like ``--size``."""
+    return f"{size[0]}x{size[1]}"
+
+
+def output_format(path: Path) -> str:
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ReproduceError(f"cannot tell the output format from {path.name!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    return fmt
+
+
+def expand_inputs(inputs: Iterable[str]) -> tuple[list[Path], bool]:
+    """Image files named by ``inputs`` (files, folders, or glob patterns), and whether it is a batch.
+
+    A folder contributes its image files (sorted by name, not recursive); a
+    pattern its matching files. It is a batch when more than one input is
+    given or any input is a folder or a pattern, even if it matches one file.
+
+    Raises:
+        ReproduceError: an input matches nothing.
+    """
+    files, batch = [], False
+    inputs = list(inputs)
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            found, batch = list_images(path), True
+            if not found:
+                raise ReproduceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
+        elif path.exists() or not glob.has_magic(text):
+            found = [path]  # a missing plain path is reported when it is read, per file
+        else:
+            found, batch = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file()), True
+            if not found:
+                raise ReproduceError(f"no files match {text!r}")
+        files.extend(found)
+    return files, batch or len(inputs) > 1
+
+
+def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool = False,
+              skip_existing: bool = False, suffix: str = ".png") -> tuple[list[Job], list[Job]]:
+    """Pair each input with its output path; check every output before any work.
+
+    A single input file goes to ``output`` (a file path). A batch goes into
+    the folder ``output`` (created if its parent exists) as ``<stem><suffix>``.
+
+    Returns:
+        (jobs to run, jobs skipped because their output exists and
+        ``skip_existing``).
+
+    Raises:
+        ReproduceError: unknown output format, missing or unwritable output
+            folder, an output equal to its input, two inputs with one output
+            name, or an existing output without ``overwrite``/``skip_existing``.
+    """
+    files, batch = expand_inputs(inputs)
+    output = Path(output)
+    if batch:
+        output_format(Path(f"x{suffix}"))
+        if output.exists() and not output.is_dir():
+            raise ReproduceError(f"several inputs need an output folder, but {output} is a file")
+        if not output.exists():
+            if not output.parent.is_dir():
+                raise ReproduceError(f"output folder does not exist: {output.parent}")
+            output.mkdir()
+        jobs = [Job(f, output / f"{f.stem}{suffix}") for f in files]
+    else:
+        output_format(output)
+        if output.is_dir():
+            raise ReproduceError(f"{output} is a folder; give an output file name (e.g. {output / (files[0].stem + '.png')})")
+        jobs = [Job(files[0], output)]
+    folder = jobs[0].target.parent
+    if not folder.is_dir():
+        raise ReproduceError(f"output folder does not exist: {folder}")
+    check_writable(folder)
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        target = job.target.resolve()
+        if job.source.exists() and target == job.source.resolve():
+            raise ReproduceError(f"the output {job.target} is the input file; choose another output")
+        if target in seen:
+            raise ReproduceError(f"{seen[target].name} and {job.source.name} would both be written to {job.target}")
+        seen[target] = job.source
+    existing = [j for j in jobs if j.target.exists()]
+    if existing and not (overwrite or skip_existing):
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise ReproduceError(f"{existing[0].target} already exists{more}; pass --overwrite to replace"
+                             + (" or --skip-existing to keep" if batch else "") + " it")
+    if skip_existing and not overwrite:
+        return [j for j in jobs if not j.target.exists()], existing
+    return jobs, []
+
+
+def check_writable(folder: Path) -> None:
+    """Create and remove a probe file: the one test of writability that holds for root, ACLs and read-only mounts."""
+    try:
+        with atomic_path(folder / ".write-probe") as tmp:
+            tmp.write_bytes(b"")
+        (folder / ".write-probe").unlink()
+    except OSError as exc:
+        raise ReproduceError(f"cannot write into the output folder {folder} ({exc.strerror or exc})") from None
+
+
+def output_size(in_size: tuple[int, int], scale: float | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The (H, W) of the output for ``scale`` or an explicit ``size``.
+
+    Raises:
+        ReproduceError: ``size`` is smaller than the input in either
+            dimension (the same rule as a scale below 1).
+    """
+    if size is None:
+        return max(1, round(in_size[0] * scale)), max(1, round(in_size[1] * scale))
+    if size[0] < in_size[0] or size[1] < in_size[1]:
+        raise ReproduceError(f"size {hw(size)} is smaller than the input ({hw(in_size)}): these models upscale; "
+                             f"use a size of at least {hw(in_size)}")
+    return size
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), else None (unknown: not checked)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_budget(size: tuple[int, int], kind: str, available: int | None = None) -> None:
+    """Refuse an output over :data:`MAX_OUTPUT_MEGAPIXELS` or over the memory available.
+
+    Raises:
+        ReproduceError: naming the size, the limit and the memory needed.
+    """
+    megapixels = size[0] * size[1] / 1e6
+    if megapixels > MAX_OUTPUT_MEGAPIXELS:
+        raise ReproduceError(f"output {hw(size)} ({megapixels:,.0f} megapixels) is over the limit of "
+                             f"{MAX_OUTPUT_MEGAPIXELS} megapixels; use a smaller scale or size")
+    needed = size[0] * size[1] * BYTES_PER_OUTPUT_PIXEL[kind]
+    available = available_memory_bytes() if available is None else available
+    if available is not None and needed > available:
+        raise ReproduceError(f"output {hw(size)} needs about {needed / 2**30:.1f} GiB of memory with this model, "
+                             f"{available / 2**30:.1f} GiB available; use a smaller scale or size")
+
+
+def method_kind(method) -> str:
+    """``implicit`` (queried in chunks), ``image`` (image-to-image network) or ``bicubic``."""
+    if method == "bicubic":
+        return "bicubic"
+    if hasattr(method, "decode"):
+        return "implicit"
+    if hasattr(method, "upscale_to"):
+        return "image"
+    raise ReproduceError(f"a {type(method).__name__} does not upscale images (not a super-resolution model)")
+
+
+def make_upscaler(method, chunk: int = 30000, bf16: bool = False) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
+    """``(lr (3, h, w) float [0, 1], (H, W)) -> (3, H, W) uint8`` for "bicubic" or a model (on its device)."""
+    from .engine import upscale
+    from .evaluate import bicubic_upscale
+
+    if method_kind(method) == "bicubic":
+        return lambda lr, size: bicubic_upscale(lr, size).mul_(255).round_().to(torch.uint8)
+    device = next(method.parameters()).device
+    return lambda lr, size: upscale(method, lr.to(device), size, chunk=chunk, bf16=bf16, out_dtype=torch.uint8).cpu()
+
+
+def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = None,
+                 size: tuple[int, int] | None = None) -> FileResult:
+    """Read, check, upscale and write one file; errors are returned in the result, not raised."""
+    from PIL import Image
+
+    result = FileResult(job)
+    try:
+        img = open_image(job.source)
+        result.in_size = img.pixels.shape[:2]
+        result.out_size = output_size(result.in_size, scale, size)
+        check_budget(result.out_size, kind)
+        if img.rotated:
+            result.notes.append("EXIF orientation applied")
+        if img.alpha:
+            result.notes.append("alpha channel composited over white and dropped (the output has no alpha)")
+        if img.frames > 1:
+            result.notes.append(f"first of {img.frames} frames used")
+        tic = time.perf_counter()
+        with torch.no_grad():
+            sr = upscaler(to_tensor(img.pixels), result.out_size)
+        result.seconds = time.perf_counter() - tic
+        array = sr.permute(1, 2, 0).numpy()
+        if img.grayscale:  # one channel in, one channel out: the mean of the model's three
+            array = np.round(array.astype(np.float32).mean(axis=2)).astype(np.uint8)
+        with atomic_path(job.target) as tmp:
+            Image.fromarray(array).save(tmp, format=output_format(job.target))
+    except ReproduceError as exc:
+        result.error = str(exc)
+    except OSError as exc:  # e.g. the disk filled up while saving: no partial file is left
+        result.error = f"cannot write {job.target} ({exc.strerror or exc})"
+    return result
+
+
+def upscale_files(method, jobs: list[Job], scale: float | None = None, size: tuple[int, int] | None = None,
+                  chunk: int = 30000, bf16: bool = False, progress: bool = False,
+                  report: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Upscale every job with one model; a failing file does not stop the others.
+
+    Args:
+        method: ``"bicubic"`` or a model from ``reproduce.models.load`` (on its device).
+        scale / size: one of them (output (H, W) = round(scale * (h, w)), or size).
+        progress: show a progress bar on stderr.
+        report: called with each result as it is done.
+
+    Returns:
+        one :class:`FileResult` per job, in order.
+    """
+    from tqdm import tqdm
+
+    kind = method_kind(method)
+    upscaler = make_upscaler(method, chunk, bf16)
+    results = []
+    for job in tqdm(jobs, desc="upscale", unit="image", disable=not progress, leave=False):
+        result = upscale_file(upscaler, kind, job, scale, size)
+        results.append(result)
+        if report:
+            report(result)
+    return results
