@@ -1,15 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 02 · Training EDSR-baseline-LIIF
 #
@@ -33,6 +21,12 @@ checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # where the trained we
 figures_dir = "figures"                              # where figures go
 
 # %%
+# Jupyter starts the kernel in notebooks/; papermill in the repository root.
+# Work from the root in both, so relative paths (results/, figures/, configs/) agree.
+from reproduce.paths import enter_repository_root
+
+enter_repository_root()
+
 import yaml
 from IPython.display import Markdown, display
 

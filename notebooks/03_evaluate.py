@@ -1,15 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 03 · Evaluating EDSR-baseline-LIIF at in- and out-of-distribution scales
 #
@@ -36,6 +24,12 @@ results_dir = "results"                              # where tables go
 figures_dir = "figures"                              # where figures go
 
 # %%
+# Jupyter starts the kernel in notebooks/; papermill in the repository root.
+# Work from the root in both, so relative paths (results/, figures/, configs/) agree.
+from reproduce.paths import enter_repository_root
+
+enter_repository_root()
+
 import pandas as pd
 import torch
 from IPython.display import Markdown, display

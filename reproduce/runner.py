@@ -3,7 +3,7 @@
 Notebooks are jupytext py:percent files ``notebooks/NN_name.py``. Each run
 converts one to .ipynb, injects parameters (the profile's, then ``-p``
 overrides, then ``profile``), executes it with the ``python3`` kernel in the
-repository root, and writes ``NN_name.ipynb`` with an HTML rendering beside
+repository root (``reproduce.paths.REPO_ROOT``), and writes ``NN_name.ipynb`` with an HTML rendering beside
 it to the profile's output folder (``results/notebooks``; ``runs/smoke/...``
 for the smoke profile, so tests never overwrite the committed report). Papermill only warns about parameters a notebook does
 not declare; here an override that no selected notebook declares is an error,
@@ -21,13 +21,12 @@ import yaml
 
 from .errors import ReproduceError
 from .fileio import write_text_atomic
-
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
-PROFILES = ROOT / "profiles"
+# ROOT, NOTEBOOKS and PROFILES stay importable from here for existing callers.
+from .paths import NOTEBOOKS, PROFILES, REPO_ROOT as ROOT, require_repository_root
 
 
 def list_notebooks() -> list[Path]:
+    require_repository_root()
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 
 
@@ -48,6 +47,7 @@ def resolve_notebooks(names: list[str] | None) -> list[Path]:
 
 def load_profile(name: str) -> tuple[dict, Path]:
     """A profile's parameter values (profiles/NAME.yaml, key ``parameters``) and output folder."""
+    require_repository_root()
     path = PROFILES / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
@@ -57,16 +57,27 @@ def load_profile(name: str) -> tuple[dict, Path]:
 
 
 def parse_overrides(pairs: list[str]) -> dict:
-    """``key=value`` strings -> dict; values are parsed as YAML (lists, numbers, booleans)."""
+    """``key=value`` strings -> dict; values are parsed as YAML (lists, numbers, booleans).
+
+    YAML 1.1 reads ``1e-3`` as a string; a value that Python reads as a
+    number is taken as that number, as a user means it.
+    """
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ReproduceError(f"parameter {pair!r} is not key=value")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:
-            raise ReproduceError(f"cannot parse the value of {key!r}: {exc}") from None
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ReproduceError(f"cannot parse the value of {key.strip()!r} ({value!r}) as YAML: {problem}") from None
+        if isinstance(parsed, str):
+            try:
+                parsed = float(parsed) if parsed.strip().lower() not in ("nan", "inf", "-inf", "infinity") else parsed
+            except ValueError:
+                pass
+        out[key.strip()] = parsed
     return out
 
 

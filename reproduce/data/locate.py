@@ -1,6 +1,7 @@
 """Where datasets live: the data root and the folder of each named dataset.
 
-The data root is ``$REPRODUCE_DATA`` if set, else ``./data``. Inside it the
+The data root is ``$REPRODUCE_DATA`` if set, else ``data/`` in the repository
+root (``reproduce.paths.REPO_ROOT``, whatever the working directory). Inside it the
 project's layout (data/README.md) is tried first, then the usual public
 layouts a user may already have (the DIV2K release folders, the EDSR
 benchmark archive with ``HR/`` sub-folders). A name that is an existing
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..errors import ReproduceError
+from ..paths import REPO_ROOT
 from .images import list_images
 
 # name -> candidate folders relative to the data root, in order of preference.
@@ -35,8 +37,9 @@ HOW_TO_GET = "see data/README.md for how to get the datasets, set REPRODUCE_DATA
 
 
 def data_root() -> Path:
-    """``$REPRODUCE_DATA`` or ``./data``."""
-    return Path(os.environ.get("REPRODUCE_DATA") or "data")
+    """``$REPRODUCE_DATA`` if set (a relative value is taken from the working
+    directory), else ``REPO_ROOT / "data"`` whatever the working directory."""
+    return Path(os.environ.get("REPRODUCE_DATA") or REPO_ROOT / "data")
 
 
 def canonical_name(name: str) -> str:
@@ -87,5 +90,5 @@ def _files_or_error(name: str, candidates: list[Path]) -> list[Path]:
             if files:
                 return files
     where = ", ".join(str(c) for c in candidates)
-    source = "$REPRODUCE_DATA" if os.environ.get("REPRODUCE_DATA") else "./data (REPRODUCE_DATA is not set)"
+    source = "$REPRODUCE_DATA" if os.environ.get("REPRODUCE_DATA") else "the repository's data/ (REPRODUCE_DATA is not set)"
     raise ReproduceError(f"dataset {name!r} not found or empty: looked in {where} (data root from {source}); {HOW_TO_GET}")
