@@ -112,11 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="get the datasets (fetch) or verify a data folder (check)")
     data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     q = data_sub.add_parser("fetch", help="download the public datasets into the data root and verify every image")
-    q.add_argument("sets", nargs="*", help="sets to fetch (default: all of them)")
-    q.add_argument("--root", help="data root (default: $REPRODUCE_DATA or ./data)")
+    q.add_argument("sets", nargs="*", help="sets to fetch (default: all of them; normal maps are not fetched)")
+    q.add_argument("--root", help="data root (default: $REPRODUCE_DATA or the repository's data/)")
     q = data_sub.add_parser("check", help="verify a data root against the manifest (missing, extra, differing images)")
     q.add_argument("sets", nargs="*", help="sets to check (default: all of them)")
-    q.add_argument("--root", help="data root (default: $REPRODUCE_DATA or ./data)")
+    q.add_argument("--root", help="data root (default: $REPRODUCE_DATA or the repository's data/)")
     return parser
 
 
@@ -222,14 +222,17 @@ def cmd_upscale(args) -> None:
 def cmd_data(args) -> None:
     from .data.fetch import check, fetch
 
-    root = Path(args.root) if args.root else None
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     if args.data_command == "fetch":
-        result = fetch(args.sets or None, root, log=log)
+        result = fetch(args.sets, args.root, log=log)
+        if not result.ok:  # the per-set lines above name the images
+            raise ReproduceError("some images could not be fetched or did not verify (listed above); run again to retry")
     else:
-        result = check(args.sets or None, root, log=log)
-    if not result.ok:
-        raise ReproduceError(result.summary())
+        result = check(args.root, args.sets, log=log)
+        if not result.ok:
+            counts = result.counts()
+            raise ReproduceError(f"data root differs from the manifest: {counts['missing']} missing, "
+                                 f"{counts['differing']} differing, {counts['extra']} extra image(s) (listed above)")
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run, "data": cmd_data}

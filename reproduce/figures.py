@@ -88,3 +88,31 @@ def gain_vs_scale(df: pd.DataFrame, method: str, baseline: str = "bicubic"):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# One colour per method in every figure of the study (issue: a reader should
+# recognise a method by its colour across notebooks).
+METHOD_COLOURS = {"bicubic": "#7f7f7f", "SRCNN": "#8c564b", "SRResNet": "#9467bd", "SRGAN": "#e377c2",
+                  "MetaSR": "#ff7f0e", "LIIF": "#1f77b4", "IPF": "#2ca02c"}
+
+
+def contact_sheet(rows: Sequence[tuple[str, dict]], size: float = 2.2):
+    """A grid of images, one row per test image: ``rows = [(row label, {column title: image}), ...]``.
+
+    Every row has the same columns; a column may be smaller (e.g. the LR
+    input), and is drawn with nearest-neighbour pixels at the same display
+    size, so a 100-pixel thumbnail shows its pixels. Titles carry whatever
+    the caller puts in them (per-image scores).
+    """
+    ncols = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols, size * len(rows) + 0.3), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for r, (label, images) in enumerate(rows):
+        for c, (title, img) in enumerate(images.items()):
+            ax = axes[r, c]
+            ax.imshow(_as_array(img), interpolation="nearest")
+            ax.set_title(title, fontsize=7)
+        axes[r, 0].text(-0.06, 0.5, label, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center", fontsize=7)
+    fig.tight_layout()
+    return fig

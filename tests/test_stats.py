@@ -1,0 +1,96 @@
+"""Paired comparisons: hand-made tables with known answers, and the edge cases."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reproduce.stats import compare_methods, paired_difference, verdict
+
+
+def test_constant_difference_has_a_zero_width_interval():
+    a = np.array([30.0, 31.0, 28.0, 35.0])
+    d = paired_difference(a, a - 0.25)
+    assert d.delta == pytest.approx(0.25) and d.ci_low == pytest.approx(0.25) and d.ci_high == pytest.approx(0.25)
+    assert d.win_rate == 1.0 and d.n_images == 4 and d.n_seeds == 1
+    assert verdict(d, +1) == "reproduced" and verdict(d, -1) == "contradicted"
+
+
+def test_pairing_removes_image_difficulty():
+    # Image difficulty varies by 10 dB; A is 0.1 dB better on every image but one.
+    rng = np.random.default_rng(1)
+    b = rng.uniform(20, 30, size=50)
+    a = b + 0.1
+    a[0] = b[0] - 0.05
+    d = paired_difference(a, b)
+    assert 0 < d.ci_low < d.delta < d.ci_high
+    assert d.win_rate == pytest.approx(49 / 50)
+    # Unpaired, the same means would be hopeless: the spread of b alone is ~3 dB.
+    assert b.std() > 20 * (d.ci_high - d.ci_low)
+
+
+def test_interval_matches_the_normal_approximation():
+    rng = np.random.default_rng(2)
+    diff = rng.normal(0.3, 1.0, size=400)
+    d = paired_difference(diff, np.zeros_like(diff), n_boot=20000)
+    se = diff.std(ddof=1) / np.sqrt(len(diff))
+    assert d.ci_low == pytest.approx(diff.mean() - 1.96 * se, abs=0.25 * se)
+    assert d.ci_high == pytest.approx(diff.mean() + 1.96 * se, abs=0.25 * se)
+
+
+def test_symmetric_noise_is_within_noise_and_ties_count_half():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = np.array([2.0, 1.0, 4.0, 3.0])
+    d = paired_difference(a, b)
+    assert d.delta == 0 and verdict(d, +1) == "within noise" and verdict(d, -1) == "within noise"
+    assert paired_difference(a, a).win_rate == 0.5
+
+
+def test_lower_is_better_win_rate():
+    d = paired_difference([0.1, 0.2, 0.3], [0.2, 0.3, 0.1], lower_is_better=True)
+    assert d.win_rate == pytest.approx(2 / 3)
+
+
+def test_seeds_widen_the_interval():
+    # Per-seed offsets (training noise) of +-0.3 dB on top of a 0.1 dB effect.
+    rng = np.random.default_rng(3)
+    base = rng.normal(0, 0.05, size=(3, 60)) + 0.1
+    noisy = base + np.array([[0.3], [-0.3], [0.0]])
+    one = paired_difference(noisy[:1], np.zeros((1, 60)))
+    three = paired_difference(noisy, np.zeros((3, 60)))
+    assert three.n_seeds == 3
+    assert (three.ci_high - three.ci_low) > 5 * (one.ci_high - one.ci_low)
+    assert verdict(three, +1) == "within noise"
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="equal non-empty"):
+        paired_difference([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="equal non-empty"):
+        paired_difference([], [])
+    with pytest.raises(ValueError, match="NaN"):
+        paired_difference([1, float("nan")], [1, 2])
+    with pytest.raises(ValueError):
+        verdict(None, 0)
+    assert verdict(None, +1) == "not tested"
+
+
+def test_compare_methods_pairs_by_image_and_group():
+    rows = []
+    for scale in (2, 4):
+        for i in range(5):
+            rows.append({"method": "A", "seed": 0, "set": "S", "image": f"i{i}", "scale": scale, "psnr": 30 + i + (0.5 if scale == 2 else -0.5)})
+            rows.append({"method": "B", "seed": 0, "set": "S", "image": f"i{4 - i}", "scale": scale, "psnr": 30 + (4 - i)})
+    rows.append({"method": "B", "seed": 0, "set": "S", "image": "extra", "scale": 2, "psnr": 0.0})  # unpaired
+    table = compare_methods(pd.DataFrame(rows), "psnr", "A", "B", n_boot=500)
+    by_scale = table.set_index("scale")
+    assert by_scale.loc[2, "delta"] == pytest.approx(0.5) and by_scale.loc[2, "n_images"] == 5
+    assert by_scale.loc[4, "delta"] == pytest.approx(-0.5)
+    assert list(table.columns[:5]) == ["set", "scale", "a", "b", "metric"]
+
+
+def test_compare_methods_against_a_method_without_seeds():
+    rows = [{"method": "A", "seed": s, "set": "S", "image": f"i{i}", "scale": 2, "stlpips": 0.1 + 0.01 * s} for s in (0, 1) for i in range(4)]
+    rows += [{"method": "bicubic", "seed": -1, "set": "S", "image": f"i{i}", "scale": 2, "stlpips": 0.3} for i in range(4)]
+    d = compare_methods(pd.DataFrame(rows), "stlpips", "A", "bicubic", n_boot=200).iloc[0]
+    assert d["n_seeds"] == 2 and d["delta"] == pytest.approx(0.105 - 0.3) and d["win_rate"] == 1.0
