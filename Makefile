@@ -38,9 +38,12 @@ reproduce: $(STAMP)
 train: $(STAMP)
 	$(VENV)/bin/reproduce run --profile $(PROFILE)
 
+# Every benchmark whose results benchmarks/report.py reads (bf16_vs_fp32 trains two short 300-step runs).
 benchmarks: $(STAMP)
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_infer.py
+	$(PY) benchmarks/bench_metasr.py
+	$(PY) benchmarks/bf16_vs_fp32.py
 	$(PY) benchmarks/report.py
 
 bicubic: $(STAMP)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import time
 from pathlib import Path
@@ -25,11 +24,6 @@ def median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - tic)
     return statistics.median(times)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def matmul_peak_tflops(dtype=torch.bfloat16, n: int = 4096) -> float:

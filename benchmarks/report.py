@@ -28,7 +28,7 @@ def provenance_line(p: dict) -> str:
 
 
 def main():
-    train, infer, gpu, precision = load("train"), load("infer"), load("gpu"), load("bf16_vs_fp32")
+    train, infer, precision = load("train"), load("infer"), load("bf16_vs_fp32")
     metasr = load("metasr")
     lines = ["# Benchmarks", "",
              "Produced by `benchmarks/bench_train.py`, `benchmarks/bench_infer.py` and `benchmarks/report.py` "
@@ -83,11 +83,8 @@ def main():
         lines += [f"| x{r['scale']:g} | {'bf16' if r['bf16'] else 'fp32'} | {r['official_s']:.2f} | {r['fast_shared_s']:.2f} | "
                   f"{r['fast_unshared_s']:.2f} | {r['speedup_vs_official']:.1f}x |" for r in metasr["rows"]]
         lines += [""]
-    if gpu:
-        lines += ["## GPU", "", gpu.get("markdown", ""), ""]
-    else:
-        lines += ["## GPU", "", "No GPU was lent to the session that produced these figures; the GPU measurement "
-                  "(steps/s and projected time for 10^6 iterations) is still to be made.", ""]
+    lines += ["## GPU", "", "No GPU measurement has been made (no GPU was lent to the sessions that produced "
+              "these figures): steps/s and the projected time for 10^6 iterations are still to be measured.", ""]
     (RESULTS / "benchmarks.md").write_text("\n".join(lines))
 
     if train and infer:

@@ -40,7 +40,7 @@ gt_size = 800                                        # ground-truth side (pixels
 thumb_scale = 8                                      # ratio of ground-truth side to thumbnail side
 checkpoint_dir = "results/checkpoints"               # SRCNN, MetaSR (and IPF) weights
 liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # our LIIF
-bf16 = True                                          # bfloat16 autocast for the networks
+bf16 = False                                         # fp32: scores independent of the CPU's bf16 hardware (bf16 convolutions are slower than fp32 without AMX / AVX-512 BF16)
 require_held_out = True                              # refuse a model whose training data include a test set
 sheet_count = 6                                      # images in the contact sheet
 work_dir = "runs/thumbnails"                         # thumbnails, ground truths and outputs (not committed)
@@ -60,12 +60,13 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from reproduce.data import read_image
-from reproduce.evaluate import file_digest, stlpips_metric
+from reproduce.evaluate import file_digest
 from reproduce.figures import contact_sheet
 from reproduce.metrics import psnr, ssim
 from reproduce.models import load, load_checkpoint
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_images, write_scores
+from reproduce.perceptual import load_stlpips
+from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, write_scores
 from reproduce.stats import compare_methods, summary_against, verdict
 from reproduce.thumbnails import choose_sources, write_pairs
 from reproduce.upscale_files import Job, upscale_files
@@ -127,8 +128,10 @@ missing = [b["method"] for b in budget.to_dict("records") if b["status"].startsw
 # the checkpoints' SHA-256 and this run's provenance). In `sample` mode (the
 # `report` profile) a fixed random sample of images, plus the contact-sheet
 # images, is recomputed and checked against those committed scores within
-# stated tolerances (bf16 rounding differs between CPUs); the tables below
-# are then read from the committed file. Either way the cell says which.
+# the tolerances of `reproduce.scores.TOLERANCE` (the networks run in fp32
+# here, so only float summation order differs between CPUs); the tables
+# below are then read from the committed file. Either way the cell says
+# which.
 
 # %%
 names = [t.name for t in thumbs]
@@ -136,25 +139,25 @@ sheet_names = [names[i] for i in np.linspace(0, len(names) - 1, min(sheet_count,
 todo = names if scores == "full" else fixed_sample(names, sample_size, seed=0, always=sheet_names)
 chosen = [t for t in thumbs if t.name in set(todo)]
 gt_dir, lr_dir = write_pairs(chosen, Path(work_dir), gt_size, thumb_scale)
-lpips = stlpips_metric("alex")
-metrics = {"psnr": lambda sr, hr: psnr(sr, hr, "benchmark-y", thumb_scale),
-           "ssim": lambda sr, hr: ssim(sr, hr, "benchmark-y", thumb_scale), "stlpips": lpips}
-rows = []
+outputs, rows = {}, []
 for name, method in methods.items():
-    out_dir = Path(work_dir) / "outputs" / name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [Job(lr_dir / f"{n}.png", out_dir / f"{n}.png") for n in todo]
+    outputs[name] = Path(work_dir) / "outputs" / name
+    outputs[name].mkdir(parents=True, exist_ok=True)
+    jobs = [Job(lr_dir / f"{n}.png", outputs[name] / f"{n}.png") for n in todo]
     results = upscale_files(method, jobs, scale=thumb_scale, bf16=bf16)
     failed = [r for r in results if r.error]
     if failed:
         raise RuntimeError(f"{name}: {failed[0].job.source}: {failed[0].error}")
     seconds = {r.job.source.stem: r.seconds for r in results}
-    for row in score_images([(n, out_dir / f"{n}.png", gt_dir / f"{n}.png") for n in todo], metrics):
-        rows.append({"method": name, "seed": -1 if name == "bicubic" else 0, "scale": thumb_scale, **row,
-                     "seconds": seconds[row["image"]]})
+    rows += [{"method": name, "image": n, "seconds": seconds[n]} for n in todo]
     print(f"{name:<8} {len(todo)} images, {np.mean(list(seconds.values())):.2f} s per image")
+metrics = {"psnr": lambda sr, hr: psnr(sr, hr, "benchmark-y", thumb_scale),
+           "ssim": lambda sr, hr: ssim(sr, hr, "benchmark-y", thumb_scale)}
+scored = pd.DataFrame(score_methods(todo, outputs, gt_dir, metrics, lpips=load_stlpips("alex")))
+computed = scored.merge(pd.DataFrame(rows), on=["method", "image"])
+computed.insert(1, "seed", [-1 if m == "bicubic" else 0 for m in computed["method"]])
+computed.insert(4, "scale", thumb_scale)
 info = images.set_index("name")
-computed = pd.DataFrame(rows)
 computed.insert(2, "set", [info.loc[n, "set"] for n in computed["image"]])
 computed["ground_truth"] = [info.loc[n, "ground_truth"] for n in computed["image"]]
 
@@ -224,7 +227,7 @@ for n in sheet_names:
     cells = {f"thumbnail {gt_size // thumb_scale}x{gt_size // thumb_scale}": read_image(lr_dir / f"{n}.png")}
     for name in methods:
         s = per_image.loc[(name, n)]
-        cells[f"{name}\n{s['psnr']:.2f} dB, ST-LPIPS {s['stlpips']:.3f}"] = read_image(Path(work_dir) / "outputs" / name / f"{n}.png")
+        cells[f"{name}\n{s['psnr']:.2f} dB, ST-LPIPS {s['stlpips']:.3f}"] = read_image(outputs[name] / f"{n}.png")
     cells[f"ground truth ({info.loc[n, 'ground_truth']})"] = read_image(gt_dir / f"{n}.png")
     sheet_rows.append((n, cells))
 fig = contact_sheet(sheet_rows)

@@ -45,16 +45,3 @@ def make_cell(coord: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     cell[..., 0] *= 2 / size[0]
     cell[..., 1] *= 2 / size[1]
     return cell
-
-
-def to_pixel_samples(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split an image into (coordinate, value) pairs.
-
-    Args:
-        img: (C, H, W).
-
-    Returns:
-        coord (H*W, 2) in (y, x) order, values (H*W, C), both row-major.
-    """
-    coord = make_coord(img.shape[-2:], device=img.device)
-    return coord, img.reshape(img.shape[0], -1).t()

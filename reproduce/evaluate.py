@@ -21,6 +21,7 @@ from .engine.predict import upscale
 from .fileio import write_text_atomic
 from .imresize import imresize
 from .metrics import preset_for_dataset, psnr, ssim
+from .models.interface import is_image_to_image, is_implicit
 
 COLUMNS = ("set", "scale", "psnr", "ssim")
 
@@ -32,9 +33,9 @@ def bicubic_upscale(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def _upscaler(method, chunk: int, bf16: bool) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
     """``(lr (3, h, w) [0, 1], (H, W)) -> sr (3, H, W) [0, 1]`` for "bicubic", a model or a callable."""
-    if method == "bicubic":
+    if isinstance(method, str) and method == "bicubic":
         return bicubic_upscale
-    if isinstance(method, torch.nn.Module):
+    if is_implicit(method) or is_image_to_image(method):
         device = next(method.parameters()).device
         return lambda lr_t, size: upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
     if callable(method):

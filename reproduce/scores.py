@@ -110,22 +110,39 @@ def compare_recomputed(committed: pd.DataFrame, recomputed: pd.DataFrame,
     return pd.DataFrame(report)
 
 
-def score_images(pairs: Iterable[tuple[str, Path, Path]], metrics: dict[str, Callable]) -> list[dict]:
-    """Score output files against ground-truth files.
+def score_methods(names: Iterable[str], outputs: dict[str, Path], gt_dir: Path, metrics: dict[str, Callable],
+                  lpips=None) -> list[dict]:
+    """Score every method's output files against the ground-truth files, image by image.
 
     Args:
-        pairs: ``(image name, output file, ground-truth file)``.
+        names: image names; the files are ``<folder>/<name>.png``.
+        outputs: method -> folder of its outputs; ``gt_dir``: folder of the ground truths.
         metrics: name -> ``fn(sr, hr)`` on (3, H, W) float tensors in [0, 1].
+        lpips: an ST-LPIPS model (``perceptual.load_stlpips``), or None. Its
+            ``stlpips`` column reuses the ground truth's features for every
+            method (the trunk on a large image is the cost; the distance is
+            the same as ``lpips(sr, hr)``).
 
     Returns:
-        ``{"image", <metric>: value, ...}`` per pair.
+        ``{"method", "image", <metric>: value, ..., "stlpips"}`` per method and image.
     """
+    import torch
+
     from .data import read_image, to_tensor
 
     rows = []
-    for name, out_path, gt_path in pairs:
-        sr, hr = to_tensor(read_image(out_path)), to_tensor(read_image(gt_path))
-        if sr.shape != hr.shape:
-            raise ReproduceError(f"{out_path} is {tuple(sr.shape[1:])}, its ground truth {tuple(hr.shape[1:])}")
-        rows.append({"image": name, **{k: float(fn(sr, hr)) for k, fn in metrics.items()}})
+    for name in names:
+        hr = to_tensor(read_image(Path(gt_dir) / f"{name}.png"))
+        with torch.no_grad():
+            hr_feats = lpips.features(hr.unsqueeze(0)) if lpips is not None else None
+        for method, folder in outputs.items():
+            path = Path(folder) / f"{name}.png"
+            sr = to_tensor(read_image(path))
+            if sr.shape != hr.shape:
+                raise ReproduceError(f"{path} is {tuple(sr.shape[1:])}, its ground truth {tuple(hr.shape[1:])}")
+            row = {"method": method, "image": name, **{k: float(fn(sr, hr)) for k, fn in metrics.items()}}
+            if lpips is not None:
+                with torch.no_grad():
+                    row["stlpips"] = float(lpips.compare_features(lpips.features(sr.unsqueeze(0)), hr_feats).sum())
+            rows.append(row)
     return rows

@@ -209,11 +209,13 @@ def check_budget(size: tuple[int, int], kind: str, available: int | None = None)
 
 def method_kind(method) -> str:
     """``implicit`` (queried in chunks), ``image`` (image-to-image network) or ``bicubic``."""
-    if method == "bicubic":
+    from .models.interface import is_image_to_image, is_implicit
+
+    if isinstance(method, str) and method == "bicubic":
         return "bicubic"
-    if hasattr(method, "decode"):
+    if is_implicit(method):
         return "implicit"
-    if hasattr(method, "upscale_to"):
+    if is_image_to_image(method):
         return "image"
     raise ReproduceError(f"a {type(method).__name__} does not upscale images (not a super-resolution model)")
 

@@ -54,3 +54,19 @@ def test_selection_and_overrides():
         parse_overrides(["oops"])
     with pytest.raises(ReproduceError, match="unknown profile"):
         run(["01"], "nonexistent")
+
+
+def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run):
+    """08 on the smoke profile: every method scored on every image, numbers finite and in range."""
+    import numpy as np
+    import pandas as pd
+
+    results = ROOT / "runs" / "smoke" / "results"
+    scores = pd.read_csv(results / "scores" / "08_thumbnails.csv")
+    assert set(scores["method"]) == {"bicubic", "SRCNN", "MetaSR", "LIIF"}
+    assert scores.groupby("method")["image"].nunique().eq(4).all()
+    assert np.isfinite(scores[["psnr", "ssim", "stlpips", "seconds"]].to_numpy()).all()
+    assert scores["psnr"].between(5, 80).all() and scores["ssim"].between(-1, 1).all() and scores["stlpips"].ge(0).all()
+    table = pd.read_csv(results / "thumbnails.csv")
+    assert table.loc[table["method"] != "LIIF", "Δpsnr vs LIIF"].str.match(r"^[+-]\d+\.\d+ \[[+-]\d+\.\d+, [+-]\d+\.\d+\]$").all()
+    assert (ROOT / "runs" / "smoke" / "figures" / "thumbnails_contact_sheet.png").stat().st_size > 10_000

@@ -18,7 +18,8 @@ import contextlib
 
 import torch
 
-from ..coords import centres
+from ..coords import centres, make_cell
+from ..models.interface import is_image_to_image, is_implicit
 from ..normalize import from_model, to_model
 
 
@@ -65,10 +66,10 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     """Super-resolve one image to an exact output size.
 
     Args:
-        model: an implicit model with ``encode(inp)``, ``prepare(feat)`` and
-            ``decode(prepared, coord, cell)`` (the per-image work is done once,
-            not once per chunk), or an image-to-image network with
-            ``upscale_to(lr, size)`` (run in one pass, no chunking).
+        model: an implicit model (``models.ImplicitSR``: the per-image
+            ``encode``/``prepare`` work is done once, not once per chunk), or
+            an image-to-image network (``models.ImageToImageSR``: one
+            ``upscale_to`` pass, no chunking).
         lr: (3, h, w) float in [0, 1] on the model's device.
         size: output (H, W) - rows first.
         chunk: queries decoded at once (the official evaluation uses 30000).
@@ -82,21 +83,22 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
     """
     height, width = size
     device = lr.device
-    if not hasattr(model, "decode"):  # an image-to-image network (reproduce.models.image_sr)
+    if not is_implicit(model):
+        if not is_image_to_image(model):
+            raise TypeError(f"a {type(model).__name__} is neither an implicit model nor an image-to-image network")
         with autocast_context(device, bf16):
             sr = model.upscale_to(to_model(lr).unsqueeze(0), (height, width))[0]
         sr = from_model(sr.float())
         return sr.mul_(255).round_().to(torch.uint8) if out_dtype == torch.uint8 else sr
     ys, xs = centres(height, device=device), centres(width, device=device)
     out = torch.empty(height * width, 3, dtype=out_dtype, device=device)
-    cell_value = torch.tensor([2 / height, 2 / width], device=device)
     with autocast_context(device, bf16):
         inp = to_model(lr).unsqueeze(0).contiguous(memory_format=torch.channels_last)
         prepared = model.prepare(encode_tiled(model, inp, tile))
         for start in range(0, height * width, chunk):
             index = torch.arange(start, min(start + chunk, height * width), device=device)
             coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
-            cell = cell_value.expand_as(coord)
+            cell = make_cell(coord, (height, width))
             pred = from_model(model.decode(prepared, coord, cell)[0].float())
             out[start:start + len(index)] = pred.mul_(255).round_() if out_dtype == torch.uint8 else pred
     return out.view(height, width, 3).permute(2, 0, 1)

@@ -27,6 +27,7 @@ import torch.nn as nn
 
 from ..errors import ReproduceError
 from ..fileio import atomic_path
+from .interface import unwrap
 from .registry import make
 
 FORMAT = "reproduce.checkpoint"
@@ -37,7 +38,7 @@ _UNUSED_OFFICIAL_KEYS = ("sub_mean.weight", "sub_mean.bias", "add_mean.weight", 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: dict, step: int = 0, **extra: Any) -> None:
     """Write our checkpoint atomically. ``extra`` adds optimizer/rng/config/provenance entries."""
-    payload = {"format": FORMAT, "version": VERSION, "model": spec, "state_dict": _unwrap(model).state_dict(), "step": step}
+    payload = {"format": FORMAT, "version": VERSION, "model": spec, "state_dict": unwrap(model).state_dict(), "step": step}
     payload.update(extra)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -121,9 +122,3 @@ def build_from_checkpoint(ckpt: dict, path: str | os.PathLike = "<checkpoint>") 
         first = str(exc).splitlines()[0:2]
         raise ReproduceError(f"{path}: weights do not match the model spec: {' '.join(first)}") from None
     return model.eval()
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The bare model inside DistributedDataParallel / torch.compile wrappers."""
-    model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)

@@ -17,11 +17,12 @@ import torch
 import torch.nn as nn
 
 from ..imresize import imresize
+from .interface import ImageToImageSR
 from .registry import register
 
 
 @register("srcnn")
-class SRCNN(nn.Module):
+class SRCNN(ImageToImageSR):
     """SRCNN (Dong et al., 2014/2016): three convolutions on the bicubic-upsampled image.
 
     9x9 conv to ``n1`` channels, ReLU, f2 x f2 to ``n2``, ReLU, 5x5 to 3. The
@@ -40,7 +41,6 @@ class SRCNN(nn.Module):
             nn.Conv2d(n1, n2, f2, padding=f2 // 2), nn.ReLU(inplace=True),
             nn.Conv2d(n2, 3, 5, padding=2),
         )
-        self.upsamples_input = True  # the training data feed it bicubic upsamples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -64,7 +64,7 @@ class _SRResBlock(nn.Module):
 
 
 @register("srresnet")
-class SRResNet(nn.Module):
+class SRResNet(ImageToImageSR):
     """SRResNet, the SRGAN generator (Ledig et al., CVPR 2017), x4.
 
     9x9 conv + PReLU; ``n_blocks`` residual blocks; conv + BN and a skip from
@@ -75,8 +75,6 @@ class SRResNet(nn.Module):
     forward: (B, 3, h, w) in [-1, 1] -> (B, 3, 4h, 4w).
     """
 
-    scale = 4
-
     def __init__(self, n_blocks: int = 16, n_feats: int = 64):
         super().__init__()
         c = n_feats
@@ -86,7 +84,6 @@ class SRResNet(nn.Module):
         self.upsample = nn.Sequential(*[nn.Sequential(nn.Conv2d(c, 4 * c, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(c))
                                         for _ in range(2)])
         self.tail = nn.Conv2d(c, 3, 9, padding=4)
-        self.upsamples_input = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(x)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from ..coords import make_coord
 from . import liif_fast
+from .interface import ImplicitSR
 from .mlp import MLP
 from .registry import make, register
 
@@ -42,8 +43,8 @@ AREA_EPS = 1e-9
 
 
 @register("liif")
-class LIIF(nn.Module):
-    """Encoder + implicit decoder.
+class LIIF(ImplicitSR):
+    """Encoder + implicit decoder (``reproduce.models.interface.ImplicitSR``: encode / prepare / decode).
 
     Args:
         encoder_spec: registry spec of the encoder (no upsampler).
@@ -70,33 +71,23 @@ class LIIF(nn.Module):
             self.imnet = make(imnet_spec, args={"in_dim": in_dim})
 
     def encode(self, inp: torch.Tensor) -> torch.Tensor:
-        """(B, 3, h, w) normalised to [-1, 1] -> feature map (B, C, h, w)."""
+        """(B, 3, h, w) normalised to [-1, 1] -> feature map (B, C, h, w) (official: ``gen_feat``)."""
         return self.encoder(inp)
-
-    def forward(self, inp: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode RGB at arbitrary coordinates.
-
-        Args:
-            inp: (B, 3, h, w) LR image normalised to [-1, 1].
-            coord: (B, Q, 2) query coordinates in [-1, 1], (y, x) order.
-            cell: (B, Q, 2) output pixel sizes (2/H, 2/W); needed with cell_decode.
-
-        Returns:
-            (B, Q, 3) RGB normalised to [-1, 1] (not clamped).
-        """
-        return self.query(self.encode(inp), coord, cell)
-
-    def query(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode queries from a feature map given by :meth:`encode` (shapes as in forward)."""
-        return self.decode(self.prepare(feat), coord, cell)
 
     def uses_fast_path(self) -> bool:
         return self.fast and isinstance(self.imnet, MLP)
 
+    def fast_weights(self) -> liif_fast.DecoderWeights:
+        """The decoder's weights as the fast path reads them: the first Linear split by input, and the rest."""
+        first = self.imnet.layers[0]
+        n_extra = 4 if self.cell_decode else 2
+        return liif_fast.DecoderWeights(first.weight[:, :-n_extra], first.weight[:, -n_extra:], first.bias,
+                                        self.imnet.layers[1:], self.feat_unfold, self.cell_decode)
+
     def prepare(self, feat: torch.Tensor):
         """Per-image work shared by all queries: (B, C, h, w) -> prepared features."""
         if self.uses_fast_path():
-            return liif_fast.project(self, feat)
+            return liif_fast.project(self.fast_weights(), feat)
         # Under bf16 autocast the encoder returns bf16; the plain path samples
         # in float32 so the nearest-neighbour choice matches the fp32 code.
         if feat.dtype in (torch.bfloat16, torch.float16):
@@ -108,12 +99,21 @@ class LIIF(nn.Module):
         return feat
 
     def decode(self, prepared, coord: torch.Tensor, cell: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode queries from :meth:`prepare`'s output; shapes as in forward."""
+        """Decode queries from :meth:`prepare`'s output (official: ``query_rgb``).
+
+        Args:
+            prepared: :meth:`prepare`'s output for a (B, C, h, w) feature map.
+            coord: (B, Q, 2) query coordinates in [-1, 1], (y, x) order.
+            cell: (B, Q, 2) output pixel sizes (2/H, 2/W); needed with cell_decode.
+
+        Returns:
+            (B, Q, 3) RGB normalised to [-1, 1] (not clamped).
+        """
         if self.cell_decode and self.imnet is not None and cell is None:
             raise ValueError("this LIIF model decodes cells: pass cell = (2/H, 2/W) per query")
         shifts, eps = (ENSEMBLE_SHIFTS, SHIFT_EPS) if self.local_ensemble else ([(0, 0)], 0.0)
         if isinstance(prepared, liif_fast.ProjectedFeatures):
-            return liif_fast.decode(self, prepared, coord, cell, shifts, eps, CLAMP_EPS, AREA_EPS)
+            return liif_fast.decode(self.fast_weights(), prepared, coord, cell, shifts, eps, CLAMP_EPS, AREA_EPS)
         if self.imnet is None:
             return _sample_nearest(prepared, coord)
         return self._decode_plain(prepared, coord, cell, shifts, eps)

@@ -48,22 +48,34 @@ class ProjectedFeatures:
     size: tuple[int, int]
 
 
-def split_first_layer(model) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """First-layer weights split into code part (D, C') and coordinate/cell part (D, 2 or 4), bias (D,)."""
-    first = model.imnet.layers[0]
-    n_extra = 4 if model.cell_decode else 2
-    return first.weight[:, :-n_extra], first.weight[:, -n_extra:], first.bias
+@dataclass
+class DecoderWeights:
+    """What the fast path needs of a LIIF decoder, handed over by the model (``LIIF.fast_weights``).
+
+    Attributes:
+        w_code: (D, C') first-layer weights of the (unfolded) code, C' = 9C or C.
+        w_extra: (D, 2) or (D, 4) first-layer weights of rel_coord (and rel_cell).
+        bias: (D,) first-layer bias.
+        tail: the MLP after its first Linear (ReLU, Linear, ..., Linear).
+        feat_unfold, cell_decode: the model's flags.
+    """
+
+    w_code: torch.Tensor
+    w_extra: torch.Tensor
+    bias: torch.Tensor
+    tail: torch.nn.Module
+    feat_unfold: bool
+    cell_decode: bool
 
 
-def project(model, feat: torch.Tensor) -> ProjectedFeatures:
+def project(weights: DecoderWeights, feat: torch.Tensor) -> ProjectedFeatures:
     """(B, C, h, w) features -> the first layer's code term (+ bias) per LR pixel."""
-    w_code, _, bias = split_first_layer(model)
     b, c, h, w = feat.shape
-    if model.feat_unfold:
+    if weights.feat_unfold:
         # unfold stacks channel-major: input index c*9 + ky*3 + kx, i.e. a (D, C, 3, 3) kernel.
-        proj = F.conv2d(feat, w_code.reshape(-1, c, 3, 3), bias, padding=1)
+        proj = F.conv2d(feat, weights.w_code.reshape(-1, c, 3, 3), weights.bias, padding=1)
     else:
-        proj = F.conv2d(feat, w_code.reshape(-1, c, 1, 1), bias)
+        proj = F.conv2d(feat, weights.w_code.reshape(-1, c, 1, 1), weights.bias)
     return ProjectedFeatures(proj.flatten(2).transpose(1, 2), (h, w))
 
 
@@ -74,12 +86,12 @@ def nearest_index(coord: torch.Tensor, n: int) -> torch.Tensor:
     return torch.round((coord + 1) * (n / 2) - 0.5).long().clamp_(0, n - 1)
 
 
-def decode(model, feats: ProjectedFeatures, coord: torch.Tensor, cell: torch.Tensor | None, shifts, eps: float,
-           clamp_eps: float, area_eps: float) -> torch.Tensor:
+def decode(weights: DecoderWeights, feats: ProjectedFeatures, coord: torch.Tensor, cell: torch.Tensor | None, shifts,
+           eps: float, clamp_eps: float, area_eps: float) -> torch.Tensor:
     """The LIIF query on projected features; shapes as ``LIIF.forward``."""
     b, q = coord.shape[:2]
     h, w = feats.size
-    _, w_extra, _ = split_first_layer(model)
+    w_extra = weights.w_extra
     ys, xs = centres(h, device=coord.device), centres(w, device=coord.device)
     half = (1.0 / h, 1.0 / w)
 
@@ -95,15 +107,15 @@ def decode(model, feats: ProjectedFeatures, coord: torch.Tensor, cell: torch.Ten
     rel = torch.stack([torch.stack([rows[sy][1], cols[sx][1]], dim=-1) for sy, sx in shifts])  # (S, B, Q, 2)
 
     extra = rel
-    if model.cell_decode:
+    if weights.cell_decode:
         rel_cell = cell * cell.new_tensor([h, w])
         extra = torch.cat([rel, rel_cell.unsqueeze(0).expand(len(shifts), -1, -1, -1)], dim=-1)
     flat = feats.proj.reshape(b * h * w, -1)
     index = index + (torch.arange(b, device=coord.device) * (h * w)).view(1, b, 1)
     if torch.is_grad_enabled():
-        preds = _decode_block(model, flat, index, extra, w_extra)
+        preds = _decode_block(weights.tail, flat, index, extra, w_extra)
     else:
-        preds = torch.cat([_decode_block(model, flat, index[:, :, i:i + BLOCK], extra[:, :, i:i + BLOCK], w_extra)
+        preds = torch.cat([_decode_block(weights.tail, flat, index[:, :, i:i + BLOCK], extra[:, :, i:i + BLOCK], w_extra)
                            for i in range(0, q, BLOCK)], dim=2)
 
     if len(shifts) == 1:
@@ -117,7 +129,7 @@ def decode(model, feats: ProjectedFeatures, coord: torch.Tensor, cell: torch.Ten
     return out
 
 
-def _decode_block(model, flat, index, extra, w_extra) -> torch.Tensor:
+def _decode_block(tail, flat, index, extra, w_extra) -> torch.Tensor:
     """MLP outputs (S, B, q, 3) for one block of queries.
 
     flat: (B*h*w, D) projected codes (bias included); index: (S, B, q) rows
@@ -129,15 +141,15 @@ def _decode_block(model, flat, index, extra, w_extra) -> torch.Tensor:
     gathered = F.embedding(index.reshape(-1), flat)
     hidden = torch.addmm(gathered, extra.reshape(s * b * q, -1).to(gathered.dtype), w_extra.t().to(gathered.dtype))
     if not torch.is_grad_enabled() and hidden.device.type == "cpu" and _fused_linear_relu_works(hidden.dtype):
-        out = _mlp_tail_fused(model, hidden)
+        out = _mlp_tail_fused(tail, hidden)
     else:
-        out = model.imnet.layers[1:](hidden)
+        out = tail(hidden)
     return out.view(s, b, q, -1)
 
 
-def _mlp_tail_fused(model, hidden: torch.Tensor) -> torch.Tensor:
-    """ReLU, then the remaining Linear+ReLU pairs as fused oneDNN calls, then the output Linear."""
-    linears = [m for m in model.imnet.layers if isinstance(m, torch.nn.Linear)][1:]
+def _mlp_tail_fused(tail, hidden: torch.Tensor) -> torch.Tensor:
+    """ReLU, then the tail's Linear+ReLU pairs as fused oneDNN calls, then its output Linear."""
+    linears = [m for m in tail if isinstance(m, torch.nn.Linear)]
     dtype = hidden.dtype  # bf16 under autocast (the gather and first layer ran in it), else fp32
     x = torch.relu(hidden)
     for lin in linears[:-1]:

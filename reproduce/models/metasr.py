@@ -32,6 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..coords import centres, make_coord
+from .interface import ImplicitSR
 from .liif_fast import nearest_index
 from .registry import make, register
 
@@ -45,8 +46,8 @@ DEDUP_MAX_FRACTION = 1 / 8
 
 
 @register("metasr")
-class MetaSR(nn.Module):
-    """Encoder + meta-upscale weight prediction.
+class MetaSR(ImplicitSR):
+    """Encoder + meta-upscale weight prediction (an ``ImplicitSR``: encode / prepare / decode).
 
     Args:
         encoder_spec: registry spec of the encoder (no upsampler).
@@ -73,13 +74,6 @@ class MetaSR(nn.Module):
             feat = feat.float()  # lookups in float32, like the fp32 code
         b, c, h, w = feat.shape
         return F.unfold(feat, 3, padding=1).view(b, c * 9, h, w)
-
-    def forward(self, inp: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-        """(B, 3, h, w), (B, Q, 2), (B, Q, 2) -> (B, Q, 3); see the module docstring."""
-        return self.query(self.encode(inp), coord, cell)
-
-    def query(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.prepare(feat), coord, cell)
 
     def decode(self, unfolded: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """Queries on :meth:`prepare`'s output; shapes as in forward."""
