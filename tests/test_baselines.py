@@ -45,8 +45,12 @@ def grid_queries(b, size):
     return coord, make_cell(coord, size)
 
 
-@pytest.mark.parametrize("size", [(44, 52), (33, 39), (25, 31), (11, 13), (130, 150)])
-def test_metasr_fast_and_plain_match_the_official_query(size):
+@pytest.mark.parametrize("table_factor", [0, 4, 10 ** 6])  # grouped queries / the default / always the pixel table
+@pytest.mark.parametrize("size", [(44, 52), (33, 39), (25, 31), (11, 13), (130, 150), (88, 104)])
+def test_metasr_fast_and_plain_match_the_official_query(size, table_factor, monkeypatch):
+    from reproduce.models import metasr
+
+    monkeypatch.setattr(metasr, "TABLE_MAX_FACTOR", table_factor)
     torch.manual_seed(0)
     model = make(METASR).eval()
     inp = torch.rand(2, 3, 11, 13) * 2 - 1

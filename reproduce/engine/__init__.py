@@ -1,5 +1,6 @@
 """Training and prediction."""
-from .predict import autocast_context, upscale
+from ..device import autocast_context
+from .predict import upscale
 from .schedule import lr_at
 from .train import read_log, read_stored_log, train, train_and_store
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..models import make
 from ..normalize import to_model
 from ..perceptual import load_stlpips
-from .predict import autocast_context
+from ..device import autocast_context
 
 
 class AdversarialStep:

@@ -14,21 +14,12 @@ of output pixels.
 """
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from ..coords import centres, make_cell
+from ..device import autocast_context
 from ..models.interface import is_image_to_image, is_implicit
 from ..normalize import from_model, to_model
-
-
-def autocast_context(device: torch.device | str, bf16: bool):
-    """bfloat16 autocast on CPU (AMX) or CUDA, or a no-op."""
-    device = torch.device(device)
-    if not bf16:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def encode_tiled(model, inp: torch.Tensor, tile: int = 512) -> torch.Tensor:

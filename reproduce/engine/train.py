@@ -50,7 +50,8 @@ from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoi
 from ..normalize import to_model
 from ..provenance import provenance
 from .adversarial import AdversarialStep
-from .predict import autocast_context, upscale
+from ..device import autocast_context
+from .predict import upscale
 from .schedule import lr_at
 
 
@@ -154,11 +155,11 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     progress = Progress(start, step)
     loss_sum, loss_n = 0.0, 0
     for batch in loader:
-        lr = lr_at(step, t["steps"], t["lr"], **t["schedule"])
+        learning_rate = lr_at(step, t["steps"], t["lr"], **t["schedule"])
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = learning_rate
         if gan:
-            gan.set_lr(lr)
+            gan.set_lr(learning_rate)
             loss = gan(net, optimizer, batch, device, t["bf16"])
         else:
             loss = train_step(net, optimizer, batch, device, t["bf16"], t["loss"])
@@ -171,9 +172,9 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
                 loss_sum = total.item() / world
             progress.update(time.perf_counter(), step)
             if main:  # the log keeps the raw speed of this interval; the console shows the smoothed one
-                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": lr, "it_per_s": progress.last_rate,
+                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": learning_rate, "it_per_s": progress.last_rate,
                                       **(gan.last if gan else {})})
-            log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {lr:.2e}  {progress.rate:.2f} it/s  "
+            log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {learning_rate:.2e}  {progress.rate:.2f} it/s  "
                 f"ETA {_hms(progress.eta(t['steps']))}")
             loss_sum, loss_n = 0.0, 0
         if validator and (step % cfg["valid"]["every"] == 0 or step == t["steps"]):
@@ -257,9 +258,9 @@ class Validator:
         was_training = model.training
         model.eval()
         values = []
-        for lr, hr in (self.pairs[i] for i in range(len(self.pairs))):
-            hr_t = to_tensor(hr)
-            sr = upscale(model, to_tensor(lr).to(self.device), hr_t.shape[-2:], bf16=self.bf16).cpu()
+        for lr_img, hr_img in (self.pairs[i] for i in range(len(self.pairs))):
+            hr_t = to_tensor(hr_img)
+            sr = upscale(model, to_tensor(lr_img).to(self.device), hr_t.shape[-2:], bf16=self.bf16).cpu()
             values.append(float(psnr(sr, hr_t, self.preset, self.scale)))
         model.train(was_training)
         return sum(values) / len(values)

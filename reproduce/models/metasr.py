@@ -43,6 +43,10 @@ CLAMP_EPS = 1e-6
 # Share weight predictions when there are at most this many distinct inputs per
 # query (else predicting per query is as cheap as grouping).
 DEDUP_MAX_FRACTION = 1 / 8
+# With shared predictions, apply every predicted matrix to every LR pixel the
+# block touches in one matmul when that is at most this many times the
+# per-query work (integer scales: about 1x); else group the queries.
+TABLE_MAX_FACTOR = 4
 
 
 @register("metasr")
@@ -128,6 +132,13 @@ class MetaSR(ImplicitSR):
                 # Group the queries by their input; gather their features in
                 # that order and apply each predicted matrix once.
                 weights = self.imnet(unique).view(len(unique), c9, 3)
+                pixels, pixel_of = torch.unique(index, return_inverse=True)
+                if len(pixels) * len(unique) <= TABLE_MAX_FACTOR * len(x):
+                    # Every (LR pixel, matrix) product of the block as one (P, 9C) @ (9C, 3U)
+                    # matmul, then each query picks its row and matrix: no per-query
+                    # gather of 9C-wide feature rows (the memory traffic that dominated).
+                    table = flat[pixels].to(weights.dtype) @ weights.permute(1, 0, 2).reshape(c9, -1)
+                    return table.view(len(pixels), len(unique), 3)[pixel_of, inverse].view(b, q, 3)
                 order = torch.argsort(inverse)
                 counts = torch.bincount(inverse, minlength=len(unique)).tolist()
                 grouped = flat[index[order]].to(weights.dtype).split(counts)
@@ -137,6 +148,7 @@ class MetaSR(ImplicitSR):
         # Training (queries rarely share inputs) or many distinct inputs: per query.
         weights = self.imnet(x).view(b * q, c9, 3)
         return torch.bmm(flat[index].unsqueeze(1).to(weights.dtype), weights).view(b, q, 3)
+
 
 def _unique_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``torch.unique(x, dim=0, return_inverse=True)`` for (N, K) rows, via 1-D uniques (much faster)."""
