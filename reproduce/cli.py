@@ -47,7 +47,7 @@ def positive_int(text: str) -> int:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    parts = text.replace("x", ",").split(",")
+    parts = text.lower().replace("×", ",").replace("x", ",").split(",")
     try:
         height, width = (int(p) for p in parts)
     except ValueError:
@@ -160,7 +160,7 @@ def cmd_eval(args) -> None:
     from .evaluate import evaluate, format_header, write_csv
     from .metrics import get_preset
     from .models import load
-    from .upscale_files import check_writable
+    from .upscale_files import check_writable, method_kind
 
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not sets:
@@ -169,12 +169,15 @@ def cmd_eval(args) -> None:
         dataset_files(name)
     if args.csv:
         folder = Path(args.csv).resolve().parent
+        if Path(args.csv).is_dir():
+            raise ReproduceError(f"--csv {args.csv} is a folder; give a file name such as {Path(args.csv) / 'scores.csv'}")
         if not folder.is_dir():
             raise ReproduceError(f"output folder does not exist: {Path(args.csv).parent}")
         check_writable(folder)
     preset = get_preset(args.preset) if args.preset else None
     device = pick_device(args.device)
     method = "bicubic" if args.model == "bicubic" else load(args.model, device)
+    method_kind(method)  # refuses a checkpoint that is no super-resolution model
     # The table is printed once, a row as soon as it is computed.
     print(format_header(), flush=True)
     rows = evaluate(method, sets, args.scales, chunk=args.chunk, bf16=args.bf16, limit=args.limit, preset=preset,
@@ -194,6 +197,8 @@ def cmd_upscale(args) -> None:
     method = "bicubic" if args.checkpoint == "bicubic" else load(args.checkpoint, device)
     method_kind(method)  # refuses a checkpoint that is no super-resolution model
     batch = len(jobs) + len(skipped) > 1 or Path(args.output).is_dir()
+    if not batch and args.format != "png":
+        print(f"note: --format applies to batches; the output format comes from {args.output}", file=sys.stderr)
     for job in skipped:
         print(f"kept {job.target} (exists)", file=sys.stderr)
 

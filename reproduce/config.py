@@ -69,16 +69,46 @@ DEFAULTS: dict[str, Any] = {
 
 
 def merge(base: dict, override: dict, where: str = "") -> dict:
-    """Deep-merge ``override`` into a copy of ``base``; unknown keys raise."""
+    """Deep-merge ``override`` into a copy of ``base``; unknown keys and wrong types raise.
+
+    A value must have the type of the default it replaces (a section stays a
+    mapping; a whole number may be written 1e3 or 1000.0; an int may stand for
+    a float); defaults of None accept anything.
+    """
+    if not isinstance(override, dict):
+        raise ReproduceError(f"config section {where.rstrip('.') or 'root'!r} must be a mapping, got {override!r}")
     out = copy.deepcopy(base)
     for key, value in override.items():
         if key not in base:
             raise ReproduceError(f"unknown config key {where}{key!r}; known: {', '.join(base)}")
-        if isinstance(base[key], dict) and isinstance(value, dict) and key != "model":
+        if isinstance(base[key], dict) and key != "model":
             out[key] = merge(base[key], value, f"{where}{key}.")
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _typed(base[key], copy.deepcopy(value), f"{where}{key}")
     return out
+
+
+def _typed(default, value, name: str):
+    """``value`` checked (and whole floats made int) against the type of ``default``."""
+    if default is None or value is None or isinstance(default, (dict, list)) and isinstance(value, (dict, list)):
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ReproduceError(f"{name} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ReproduceError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ReproduceError(f"{name} must be a number, got {value!r}")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ReproduceError(f"{name} must be text, got {value!r}")
+    return value
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: dict | None = None) -> dict:

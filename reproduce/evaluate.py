@@ -31,16 +31,16 @@ def bicubic_upscale(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return imresize(lr, size=tuple(size)).clamp_(0, 1)
 
 
-def _upscaler(method, chunk: int, bf16: bool) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
+def upscaler(method, chunk: int = 30000, bf16: bool = False) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
     """``(lr (3, h, w) [0, 1], (H, W)) -> sr (3, H, W) [0, 1]`` for "bicubic", a model or a callable."""
     if isinstance(method, str) and method == "bicubic":
         return bicubic_upscale
     if is_implicit(method) or is_image_to_image(method):
         device = next(method.parameters()).device
         return lambda lr_t, size: upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
-    if callable(method):
+    if callable(method) and not isinstance(method, torch.nn.Module):
         return method
-    raise TypeError(f"cannot evaluate {method!r}: expected 'bicubic', a model or a callable")
+    raise TypeError(f"cannot evaluate a {type(method).__name__}: expected 'bicubic', a super-resolution model or a callable")
 
 
 # A folder of HR images given by path is scored like the classic benchmarks
@@ -77,31 +77,45 @@ def evaluate(method, sets: Iterable[str], scales: Iterable[float], chunk: int = 
         rows ``{"set", "scale", "images", "psnr", "ssim", *extra}`` (dB and
         [0, 1]), one per set and scale; ``images`` is how many images were scored.
     """
-    run = _upscaler(method, chunk, bf16)
-    extra_metrics = extra_metrics or {}
+    run = upscaler(method, chunk, bf16)
     rows = []
     for name in sets:
         n = limit.get(name) if isinstance(limit, dict) else limit
         images = ImageSet(name, limit=n)
         set_preset = preset_for_set(name, preset)
         for scale in scales:
-            pairs = EvalPairs(images, scale)
-            scores = {"psnr": [], "ssim": [], **{k: [] for k in extra_metrics}}
-            for i in range(len(pairs)):
-                lr, hr = pairs[i]
-                hr_t = to_tensor(hr)
-                with torch.no_grad():
-                    sr = run(to_tensor(lr), tuple(hr_t.shape[-2:]))
-                scores["psnr"].append(float(psnr(sr, hr_t, set_preset, scale)))
-                scores["ssim"].append(float(ssim(sr, hr_t, set_preset, scale)))
-                for key, fn in extra_metrics.items():
-                    scores[key].append(float(fn(sr, hr_t)))
-            row = {"set": name, "scale": scale, "images": len(pairs),
-                   **{k: sum(v) / len(v) for k, v in scores.items()}}
+            per_image = score_pairs(run, EvalPairs(images, scale), set_preset, scale, extra_metrics)
+            metrics = [k for k in per_image[0] if k != "index"]
+            row = {"set": name, "scale": scale, "images": len(per_image),
+                   **{k: sum(r[k] for r in per_image) / len(per_image) for k in metrics}}
             rows.append(row)
             if progress:
                 progress(format_row(row))
     return rows
+
+
+def score_pairs(run: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor], pairs: EvalPairs, preset: str, scale: float,
+                extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None) -> list[dict]:
+    """Per-image scores of one upscaler on (LR, HR) pairs: the core of :func:`evaluate` and of validation.
+
+    Args:
+        run: ``(lr (3, h, w) [0, 1], (H, W)) -> sr (3, H, W) [0, 1]`` (see :func:`upscaler`).
+        pairs: the protocol's (LR, HR) uint8 pairs at ``scale``.
+        preset: metric preset name (shave and channel rules).
+
+    Returns:
+        ``{"index", "psnr", "ssim", *extra}`` per pair, in order.
+    """
+    extra_metrics = extra_metrics or {}
+    out = []
+    for i in range(len(pairs)):
+        lr, hr = pairs[i]
+        hr_t = to_tensor(hr)
+        with torch.no_grad():
+            sr = run(to_tensor(lr), tuple(hr_t.shape[-2:]))
+        out.append({"index": i, "psnr": float(psnr(sr, hr_t, preset, scale)), "ssim": float(ssim(sr, hr_t, preset, scale)),
+                    **{key: float(fn(sr, hr_t)) for key, fn in extra_metrics.items()}})
+    return out
 
 
 # Part of every cache key, with a digest of the package's source code (so
@@ -219,7 +233,7 @@ def example_outputs(methods: dict[str, object], set_name: str, index: int, scale
     out = {}
     for name, method in methods.items():
         with torch.no_grad():
-            out[f"{name} x{scale:g}"] = _upscaler(method, chunk, bf16)(lr_t, size)
+            out[f"{name} x{scale:g}"] = upscaler(method, chunk, bf16)(lr_t, size)
     out["ground truth"] = hr_t
     return out
 

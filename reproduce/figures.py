@@ -96,22 +96,33 @@ METHOD_COLOURS = {"bicubic": "#7f7f7f", "SRCNN": "#8c564b", "SRResNet": "#9467bd
                   "MetaSR": "#ff7f0e", "LIIF": "#1f77b4", "IPF": "#2ca02c"}
 
 
-def contact_sheet(rows: Sequence[tuple[str, dict]], size: float = 2.2):
+def contact_sheet(rows: Sequence[tuple[str, dict]], crop: tuple[int, int, int, int] | None = None,
+                  input_scale: int | None = None, size: float = 2.2):
     """A grid of images, one row per test image: ``rows = [(row label, {column title: image}), ...]``.
 
-    Every row has the same columns; a column may be smaller (e.g. the LR
-    input), and is drawn with nearest-neighbour pixels at the same display
-    size, so a 100-pixel thumbnail shows its pixels. Titles carry whatever
-    the caller puts in them (per-image scores).
+    The first column is the input. With ``crop = (y, x, h, w)`` (in output
+    pixels) every other column shows that region at 1:1, and the input is
+    shown whole with the region outlined (``crop / input_scale`` in its
+    pixels), so a reader sees where the crop is. Pixels are drawn
+    nearest-neighbour. Titles carry whatever the caller puts in them (the
+    per-image scores).
     """
+    from matplotlib.patches import Rectangle
+
     ncols = max(len(images) for _, images in rows)
     fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols, size * len(rows) + 0.3), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for r, (label, images) in enumerate(rows):
         for c, (title, img) in enumerate(images.items()):
-            ax = axes[r, c]
-            ax.imshow(_as_array(img), interpolation="nearest")
+            ax, arr = axes[r, c], _as_array(img)
+            if crop is not None and c > 0:
+                y, x, h, w = crop
+                arr = arr[y:y + h, x:x + w]
+            ax.imshow(arr, interpolation="nearest", cmap="gray" if arr.ndim == 2 else None)
+            if crop is not None and c == 0 and input_scale:
+                y, x, h, w = (v / input_scale for v in crop)
+                ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, fill=False, edgecolor="yellow", linewidth=1.2))
             ax.set_title(title, fontsize=7)
         axes[r, 0].text(-0.06, 0.5, label, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center", fontsize=7)
     fig.tight_layout()

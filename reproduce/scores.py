@@ -67,7 +67,9 @@ def read_scores(path: str | Path) -> tuple[pd.DataFrame, dict]:
     path = Path(path)
     if not path.is_file():
         raise ReproduceError(f"no committed scores at {path}: run the notebook with scores='full' once to make them")
-    scores = pd.read_csv(path, dtype={"image": str, "set": str, "method": str})
+    # Names stay text: B100's ids must not become numbers, nor an image called "NA" a missing value.
+    scores = pd.read_csv(path, dtype={"image": str, "set": str, "method": str}, keep_default_na=False,
+                         na_values={c: ["", "nan", "NaN"] for c in ("psnr", "ssim", "stlpips", "seconds")})
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise ReproduceError(f"{path} is not a score table (no {', '.join(missing)} column)")
@@ -99,7 +101,15 @@ def compare_recomputed(committed: pd.DataFrame, recomputed: pd.DataFrame,
     for metric, tol in tolerance.items():
         if metric not in recomputed.columns or f"{metric}_committed" not in merged.columns:
             continue
-        diff = (merged[metric] - merged[f"{metric}_committed"]).abs()
+        ours, theirs = merged[metric], merged[f"{metric}_committed"]
+        mismatch = ours.isna() != theirs.isna()
+        if mismatch.any():
+            row = merged[mismatch].iloc[0]
+            raise ReproduceError(f"{metric} of {row['method']} on {row['set']}/{row['image']} x{row['scale']:g} is "
+                                 f"{row[metric]} now and {row[f'{metric}_committed']} in the committed scores")
+        diff = (ours - theirs).abs()
+        if diff.notna().sum() == 0:
+            continue
         worst = diff.idxmax()
         report.append({"metric": metric, "rows": int(diff.notna().sum()), "max_abs_diff": float(diff.max()), "tolerance": tol})
         if diff.max() > tol:

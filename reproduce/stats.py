@@ -63,8 +63,9 @@ def paired_difference(a, b, *, lower_is_better: bool = False, n_boot: int = 1000
     a, b = np.atleast_2d(np.asarray(a, dtype=np.float64)), np.atleast_2d(np.asarray(b, dtype=np.float64))
     if a.shape != b.shape or a.size == 0 or a.ndim != 2:
         raise ValueError(f"paired scores need equal non-empty shapes (images,) or (seeds, images); got {a.shape} and {b.shape}")
-    if np.isnan(a).any() or np.isnan(b).any():
-        raise ValueError("paired scores hold NaN: score every image of both methods first")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("paired scores hold NaN or infinity (e.g. the PSNR of identical images): "
+                         "score every image of both methods first, and compare finite values only")
     diff = a - b
     n_seeds, n_images = diff.shape
     rng = np.random.default_rng(seed)
@@ -94,6 +95,8 @@ def verdict(diff, claimed_sign: int) -> str:
     if diff is None:
         return "not tested"
     low, high = (diff["ci_low"], diff["ci_high"]) if hasattr(diff, "__getitem__") else (diff.ci_low, diff.ci_high)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"the interval [{low}, {high}] is not finite: no verdict can be drawn from it")
     if low > 0:
         return "reproduced" if claimed_sign > 0 else "contradicted"
     if high < 0:
@@ -143,7 +146,7 @@ def compare_methods(scores, metric: str, method_a: str, method_b: str, *, by: tu
 
 
 def summary_against(scores, reference: str, metrics: tuple[str, ...] = ("psnr", "ssim", "stlpips"),
-                    paired: tuple[str, ...] = ("psnr", "stlpips"), extra: tuple[str, ...] = ("seconds",),
+                    paired: tuple[str, ...] = ("psnr", "ssim", "stlpips"), extra: tuple[str, ...] = ("seconds",),
                     n_boot: int = 10000):
     """One row per method: means of ``metrics`` and ``extra``, and paired differences to ``reference``.
 
@@ -154,6 +157,8 @@ def summary_against(scores, reference: str, metrics: tuple[str, ...] = ("psnr", 
     """
     import pandas as pd
 
+    if scores["scale"].nunique() != 1:
+        raise ValueError(f"summary_against takes one set-up; the table holds scales {sorted(scores['scale'].unique())}")
     cols = [c for c in (*metrics, *extra) if c in scores.columns]
     out = scores.groupby("method", sort=False)[cols].mean().reset_index()
     out.insert(1, "images", scores.groupby("method", sort=False)["image"].nunique().to_numpy())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +31,21 @@ from .fileio import atomic_path
 
 OUTPUT_FORMATS = {".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG",
                   ".tif": "TIFF", ".tiff": "TIFF"}
+# Largest side each format can store (the encoders refuse more, after the work is done).
+MAX_SIDE = {"WEBP": 16383, "JPEG": 65500}
 # The largest output we make: 400 megapixels (20000 x 20000) is far beyond any
 # use of these models and still fits the streamed uint8 output in ~1.2 GB.
 MAX_OUTPUT_MEGAPIXELS = 400
-# Peak memory per output pixel, by kind of method (estimates with margin):
-# implicit models stream queries into a uint8 output (3 bytes) that PIL copies
-# once more when saving; bicubic holds a few float32 copies of the output;
-# image-to-image networks hold 64-channel float32 activations at the output
-# size (SRCNN) and their float output.
+# Peak memory, by kind of method (estimates with margin), per output pixel and
+# per input pixel. Implicit models stream queries into a uint8 output (3
+# bytes, copied once more by PIL when saving) but hold per-input-pixel maps:
+# encoder features and the 256-channel projected codes (LIIF) or the
+# 576-channel unfolded features (MetaSR), float32. Bicubic holds a few float32
+# copies of the output. Image-to-image networks hold 64-channel float32
+# activations at the output size (SRCNN) or at 4x the input (SRResNet).
 BYTES_PER_OUTPUT_PIXEL = {"implicit": 8, "bicubic": 64, "image": 600}
+BYTES_PER_INPUT_PIXEL = {"implicit": 4096, "bicubic": 64, "image": 600 * 16}
+BYTES_PER_QUERY = 1024  # one chunk of queries in flight (coordinates, gathered codes, MLP activations)
 
 
 @dataclass(frozen=True)
@@ -93,9 +100,11 @@ def expand_inputs(inputs: Iterable[str]) -> tuple[list[Path], bool]:
         elif path.exists() or not glob.has_magic(text):
             found = [path]  # a missing plain path is reported when it is read, per file
         else:
-            found, batch = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file()), True
+            found = sorted(Path(p) for p in glob.glob(text)
+                           if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES and not Path(p).name.startswith("."))
+            batch = True
             if not found:
-                raise ReproduceError(f"no files match {text!r}")
+                raise ReproduceError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) match {text!r}")
         files.extend(found)
     return files, batch or len(inputs) > 1
 
@@ -122,20 +131,14 @@ def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool 
         output_format(Path(f"x{suffix}"))
         if output.exists() and not output.is_dir():
             raise ReproduceError(f"several inputs need an output folder, but {output} is a file")
-        if not output.exists():
-            if not output.parent.is_dir():
-                raise ReproduceError(f"output folder does not exist: {output.parent}")
-            output.mkdir()
+        if not output.exists() and not output.parent.is_dir():
+            raise ReproduceError(f"output folder does not exist: {output.parent}")
         jobs = [Job(f, output / f"{f.stem}{suffix}") for f in files]
     else:
         output_format(output)
         if output.is_dir():
             raise ReproduceError(f"{output} is a folder; give an output file name (e.g. {output / (files[0].stem + '.png')})")
         jobs = [Job(files[0], output)]
-    folder = jobs[0].target.parent
-    if not folder.is_dir():
-        raise ReproduceError(f"output folder does not exist: {folder}")
-    check_writable(folder)
     seen: dict[Path, Path] = {}
     for job in jobs:
         target = job.target.resolve()
@@ -149,6 +152,15 @@ def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool 
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
         raise ReproduceError(f"{existing[0].target} already exists{more}; pass --overwrite to replace"
                              + (" or --skip-existing to keep" if batch else "") + " it")
+    folder = jobs[0].target.parent
+    if batch and not folder.exists():
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise ReproduceError(f"cannot create the output folder {folder} ({exc.strerror or exc})") from None
+    if not folder.is_dir():
+        raise ReproduceError(f"output folder does not exist: {folder}")
+    check_writable(folder)
     if skip_existing and not overwrite:
         return [j for j in jobs if not j.target.exists()], existing
     return jobs, []
@@ -157,9 +169,9 @@ def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool 
 def check_writable(folder: Path) -> None:
     """Create and remove a probe file: the one test of writability that holds for root, ACLs and read-only mounts."""
     try:
-        with atomic_path(folder / ".write-probe") as tmp:
-            tmp.write_bytes(b"")
-        (folder / ".write-probe").unlink()
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise ReproduceError(f"cannot write into the output folder {folder} ({exc.strerror or exc})") from None
 
@@ -190,8 +202,12 @@ def available_memory_bytes() -> int | None:
     return None
 
 
-def check_budget(size: tuple[int, int], kind: str, available: int | None = None) -> None:
+def check_budget(size: tuple[int, int], kind: str, in_size: tuple[int, int] = (1, 1), chunk: int = 30000,
+                 available: int | None = None) -> None:
     """Refuse an output over :data:`MAX_OUTPUT_MEGAPIXELS` or over the memory available.
+
+    The memory estimate counts the output, the input-side maps of the method
+    kind and, for implicit models, one chunk of queries.
 
     Raises:
         ReproduceError: naming the size, the limit and the memory needed.
@@ -200,11 +216,20 @@ def check_budget(size: tuple[int, int], kind: str, available: int | None = None)
     if megapixels > MAX_OUTPUT_MEGAPIXELS:
         raise ReproduceError(f"output {hw(size)} ({megapixels:,.0f} megapixels) is over the limit of "
                              f"{MAX_OUTPUT_MEGAPIXELS} megapixels; use a smaller scale or size")
-    needed = size[0] * size[1] * BYTES_PER_OUTPUT_PIXEL[kind]
+    needed = (size[0] * size[1] * BYTES_PER_OUTPUT_PIXEL[kind] + in_size[0] * in_size[1] * BYTES_PER_INPUT_PIXEL[kind]
+              + (chunk * BYTES_PER_QUERY if kind == "implicit" else 0))
     available = available_memory_bytes() if available is None else available
     if available is not None and needed > available:
-        raise ReproduceError(f"output {hw(size)} needs about {needed / 2**30:.1f} GiB of memory with this model, "
-                             f"{available / 2**30:.1f} GiB available; use a smaller scale or size")
+        raise ReproduceError(f"upscaling {hw(in_size)} to {hw(size)} needs about {needed / 2**30:.1f} GiB of memory "
+                             f"with this model, {available / 2**30:.1f} GiB available; use a smaller input, scale, size or --chunk")
+
+
+def check_format_size(size: tuple[int, int], path: Path) -> None:
+    """Refuse an output larger than its file format can store (WebP 16383 px, JPEG 65500 px a side)."""
+    fmt = output_format(path)
+    limit = MAX_SIDE.get(fmt)
+    if limit is not None and max(size) > limit:
+        raise ReproduceError(f"{fmt} stores at most {limit} pixels a side, the output is {hw(size)}; write a .png or .tif")
 
 
 def method_kind(method) -> str:
@@ -232,8 +257,12 @@ def make_upscaler(method, chunk: int = 30000, bf16: bool = False) -> Callable[[t
 
 
 def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = None,
-                 size: tuple[int, int] | None = None) -> FileResult:
-    """Read, check, upscale and write one file; errors are returned in the result, not raised."""
+                 size: tuple[int, int] | None = None, chunk: int = 30000) -> FileResult:
+    """Read, check, upscale and write one file; errors are returned in the result, not raised.
+
+    Any exception of one file (a user error, a full disk, an encoder's
+    refusal, memory running out) is reported for that file; a batch goes on.
+    """
     from PIL import Image
 
     result = FileResult(job)
@@ -241,7 +270,8 @@ def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = 
         img = open_image(job.source)
         result.in_size = img.pixels.shape[:2]
         result.out_size = output_size(result.in_size, scale, size)
-        check_budget(result.out_size, kind)
+        check_format_size(result.out_size, job.target)
+        check_budget(result.out_size, kind, result.in_size, chunk)
         if img.rotated:
             result.notes.append("EXIF orientation applied")
         if img.alpha:
@@ -254,13 +284,15 @@ def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = 
         result.seconds = time.perf_counter() - tic
         array = sr.permute(1, 2, 0).numpy()
         if img.grayscale:  # one channel in, one channel out: the mean of the model's three
-            array = np.round(array.astype(np.float32).mean(axis=2)).astype(np.uint8)
+            array = ((array[..., 0].astype(np.uint16) + array[..., 1] + array[..., 2] + 1) // 3).astype(np.uint8)
         with atomic_path(job.target) as tmp:
             Image.fromarray(array).save(tmp, format=output_format(job.target))
     except ReproduceError as exc:
         result.error = str(exc)
     except OSError as exc:  # e.g. the disk filled up while saving: no partial file is left
         result.error = f"cannot write {job.target} ({exc.strerror or exc})"
+    except Exception as exc:  # noqa: BLE001  (one file's failure must not end a batch with a traceback)
+        result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}"
     return result
 
 
@@ -284,7 +316,7 @@ def upscale_files(method, jobs: list[Job], scale: float | None = None, size: tup
     upscaler = make_upscaler(method, chunk, bf16)
     results = []
     for job in tqdm(jobs, desc="upscale", unit="image", disable=not progress, leave=False):
-        result = upscale_file(upscaler, kind, job, scale, size)
+        result = upscale_file(upscaler, kind, job, scale, size, chunk)
         results.append(result)
         if report:
             report(result)

@@ -318,3 +318,71 @@ def test_batch_model_loaded_once(files, folder, capsys, monkeypatch):
     code, _, err = run(capsys, "upscale", folder, "--scale", "2", "--checkpoint", files / "model.pt", "-o", files / "out")
     assert code == 0, err
     assert len(calls) == 1
+
+
+# --- found in review -------------------------------------------------------------------------
+
+def test_webp_side_limit_is_checked_before_computing(files, capsys):
+    code, _, err = upscale(capsys, files, "--size", "17000,60", output="o.webp")
+    assert code == 2 and one_error_line(err, "WEBP stores at most 16383 pixels a side")
+
+
+def test_any_failure_of_one_file_is_reported_not_raised(files, folder, capsys, monkeypatch):
+    def boom(method, chunk=30000, bf16=False):
+        def run(lr, size):
+            raise RuntimeError("out of memory\nsecond line")
+        return run
+
+    monkeypatch.setattr("reproduce.upscale_files.make_upscaler", boom)
+    (folder / "broken.png").unlink()
+    code, _, err = run(capsys, "upscale", folder, "--scale", "2", "--checkpoint", "bicubic", "-o", files / "out")
+    assert code == 2 and "Traceback" not in err
+    assert err.count("RuntimeError: out of memory") == 3 and "second line" not in err
+    assert list((files / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("value,needle", [("train.steps=abc", "train.steps must be a whole number"),
+                                          ("train=foo", "must be a mapping"),
+                                          ("train.bf16=maybe", "train.bf16 must be true or false")])
+def test_train_bad_override_is_one_line(files, capsys, value, needle):
+    config = files / "c.yaml"
+    config.write_text("model: {name: srcnn, args: {}}\n")
+    code, _, err = run(capsys, "train", config, "-p", value)
+    assert code == 2 and one_error_line(err, needle)
+
+
+def test_train_whole_float_override_becomes_an_int():
+    from reproduce.config import load_config
+
+    cfg = load_config(None, {"model": {"name": "srcnn", "args": {}}, "train": {"steps": 1e3, "lr": 1}})
+    assert cfg["train"]["steps"] == 1000 and isinstance(cfg["train"]["steps"], int) and cfg["train"]["lr"] == 1.0
+
+
+def test_batch_output_folder_that_cannot_be_created(files, folder, capsys):
+    code, _, err = run(capsys, "upscale", folder, "--scale", "2", "--checkpoint", "bicubic", "-o", "/proc/new-folder")
+    assert code == 2 and one_error_line(err, "cannot create the output folder")
+
+
+def test_eval_refuses_a_model_that_does_not_upscale_and_a_csv_folder(files, capsys):
+    spec = {"name": "srgan-discriminator", "args": {"patch": 32, "n_feats": 4}}
+    save_checkpoint(files / "d.pt", make(spec), spec)
+    code, out, err = run(capsys, "eval", files / "d.pt", "--sets", "sample", "--scales", "2", "--limit", "1")
+    assert code == 2 and one_error_line(err, "not a super-resolution model")
+    code, out, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2", "--csv", files)
+    assert code == 2 and one_error_line(err, "is a folder") and "sample" not in out
+
+
+def test_glob_skips_sidecars_and_hidden_files(files, folder, capsys):
+    (folder / "broken.png").unlink()
+    (folder / "a.xmp").write_text("<x/>")
+    (folder / "._a.png").write_bytes(b"\x00\x05")
+    code, _, err = run(capsys, "upscale", str(folder / "*"), "--scale", "2", "--checkpoint", "bicubic", "-o", files / "out")
+    assert code == 0, err
+    assert sorted(p.name for p in (files / "out").iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+@pytest.mark.parametrize("text", ["50,70", "50x70", "50X70", "50×70"])
+def test_size_spellings(files, capsys, text):
+    code, _, err = upscale(capsys, files, "--size", text, "--overwrite")
+    assert code == 0, err
+    assert Image.open(files / "o.png").size == (70, 50)

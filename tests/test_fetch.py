@@ -528,3 +528,11 @@ def test_default_root_is_the_configured_data_root(server, tmp_path, monkeypatch)
     assert world.check(None, ["SetD"]).ok
     shipped = F.check(None, log=lambda line: None)  # the shipped manifest against this root
     assert shipped.counts()["missing"] == 614 and not shipped.ok
+
+
+def test_unwritable_data_root_is_one_error():
+    from reproduce.data.fetch import fetch
+    from reproduce.errors import ReproduceError
+
+    with pytest.raises(ReproduceError, match="data root"):
+        fetch(["Set5"], "/proc/no-data-here", log=lambda m: None)

@@ -87,3 +87,19 @@ def test_score_methods_reuses_ground_truth_features_with_the_same_distance(tmp_p
         assert r["stlpips"] == pytest.approx(direct, rel=1e-5)
     by = {(r["method"], r["image"]): r for r in rows}
     assert by[("A", "x")]["psnr"] > by[("B", "x")]["psnr"] and by[("A", "x")]["stlpips"] < by[("B", "x")]["stlpips"]
+
+
+def test_nan_on_one_side_only_is_a_difference():
+    committed = _table()
+    recomputed = committed.iloc[[1]].copy()
+    recomputed["stlpips"] = float("nan")
+    with pytest.raises(ReproduceError, match="stlpips of bicubic on S/i1 x8 is nan now"):
+        compare_recomputed(committed, recomputed)
+
+
+def test_names_that_look_like_numbers_or_missing_values_stay_text(tmp_path):
+    table = _table()
+    table["image"] = ["0012", "NA", "null"] * 2
+    back, _ = read_scores(write_scores(table, tmp_path / "s.csv", {}))
+    assert list(back["image"][:3]) == ["0012", "NA", "null"]
+    assert len(compare_recomputed(back, table.iloc[[0, 1, 2]])) >= 1

@@ -94,3 +94,19 @@ def test_compare_methods_against_a_method_without_seeds():
     rows += [{"method": "bicubic", "seed": -1, "set": "S", "image": f"i{i}", "scale": 2, "stlpips": 0.3} for i in range(4)]
     d = compare_methods(pd.DataFrame(rows), "stlpips", "A", "bicubic", n_boot=200).iloc[0]
     assert d["n_seeds"] == 2 and d["delta"] == pytest.approx(0.105 - 0.3) and d["win_rate"] == 1.0
+
+
+def test_infinite_scores_and_intervals_are_refused():
+    with pytest.raises(ValueError, match="infinity"):
+        paired_difference([1.0, float("inf")], [1.0, 2.0])
+    with pytest.raises(ValueError, match="not finite"):
+        verdict({"ci_low": float("nan"), "ci_high": 1.0}, +1)
+
+
+def test_summary_against_takes_one_scale():
+    from reproduce.stats import summary_against
+
+    rows = [{"method": m, "seed": 0, "set": "S", "image": "i", "scale": s, "psnr": 1.0, "ssim": 0.5, "stlpips": 0.1}
+            for m in ("A", "B") for s in (2, 4)]
+    with pytest.raises(ValueError, match="one set-up"):
+        summary_against(pd.DataFrame(rows), "A")

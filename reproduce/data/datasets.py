@@ -203,7 +203,7 @@ def make_lr(hr: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         raise ReproduceError(f"evaluation scales must be >= 1, got {scale}")
     lr_size, hr_crop = lr_size_for(hr.shape[:2], scale)
     if min(lr_size) < 1:
-        raise ReproduceError(f"image of {hr.shape[1]}x{hr.shape[0]} is too small for scale {scale}")
+        raise ReproduceError(f"image of {hr.shape[0]}x{hr.shape[1]} (H x W) is too small for scale {scale}")
     hr = np.ascontiguousarray(hr[: hr_crop[0], : hr_crop[1]])
     lr = imresize_uint8(hr, size=lr_size) if scale <= 4 else resize_pil_bicubic(hr, lr_size)
     return lr, hr

@@ -40,6 +40,7 @@ import os
 import posixpath
 import re
 import tarfile
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -392,8 +393,11 @@ def _write_webp(image: Image.Image, target: Path, expected: str) -> None:
             raise ReproduceError(f"the WebP written for {target} does not read back with the same pixels: "
                                  "check Pillow's WebP support (python -m PIL.features)")
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, write)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, write)
+    except OSError as e:  # a full disk or a read-only folder: one line, nothing partial left
+        raise ReproduceError(f"cannot write {target} ({e.strerror or e})") from None
 
 
 # --------------------------------------------------------------------------
@@ -429,7 +433,10 @@ def download(url: str, dest: Path, log: Log) -> Path:
     """
     if dest.is_file():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReproduceError(f"cannot create the download folder {dest.parent} ({e.strerror or e})") from None
     part = dest.with_name(dest.name + ".part")
     log(f"  downloading {url}")
     for _ in range(2):  # a second pass only after a refused resume
@@ -613,8 +620,11 @@ def _prepare_root(root: str | os.PathLike | None) -> Path:
         raise ReproduceError(f"the data root {root} is not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".write-probe-")  # writable? (holds for root and read-only mounts)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
-        raise ReproduceError(f"cannot create the data root {root}: {e}") from e
+        raise ReproduceError(f"cannot write into the data root {root} ({e.strerror or e})") from None
     return root
 
 

@@ -68,11 +68,13 @@ def open_image(path: str | os.PathLike) -> LoadedImage:
             frames = getattr(im, "n_frames", 1)
             mode = im.mode
             alpha = mode in ALPHA_MODES or (mode == "P" and "transparency" in im.info)
-            orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation; 1 = normal
+            orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation; 1 = normal, 2..8 = flips/rotations
+            rotated = orientation in range(2, 9)
             im.load()
-            upright = ImageOps.exif_transpose(im) if orientation not in (None, 1) else im
-            return LoadedImage(to_rgb_array(upright), mode, mode in GRAY_MODES, alpha, frames,
-                               orientation not in (None, 1))
+            upright = ImageOps.exif_transpose(im) if rotated else im
+            return LoadedImage(to_rgb_array(upright), mode, mode in GRAY_MODES, alpha, frames, rotated)
+    except Image.DecompressionBombError as exc:
+        raise ReproduceError(f"{path} is too large to read safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ReproduceError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
 

@@ -41,17 +41,15 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSamples, to_tensor
+from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSamples
 from ..device import pick_device
 from ..errors import ReproduceError
 from ..fileio import write_text_atomic
-from ..metrics import get_preset, preset_for_dataset, psnr
 from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoint, save_weights
 from ..normalize import to_model
 from ..provenance import provenance
 from .adversarial import AdversarialStep
 from ..device import autocast_context
-from .predict import upscale
 from .schedule import lr_at
 
 
@@ -143,7 +141,7 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step,
                                rank=rank, world_size=world)
     loader = DataLoader(samples, batch_sampler=sampler, num_workers=t["workers"], persistent_workers=t["workers"] > 0)
-    validator = Validator(cfg["valid"], device, t["bf16"]) if cfg["valid"]["every"] and main else None
+    validator = Validator(cfg["valid"], t["bf16"]) if cfg["valid"]["every"] and main else None
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training {cfg['model']['name']} ({n_params / 1e6:.2f} M parameters) on {len(images)} images, "
         f"device {device} x {world} process(es), bf16 {t['bf16']}, steps {step}..{t['steps']}")
@@ -244,29 +242,34 @@ def train_step(model, optimizer, batch: dict, device: torch.device, bf16: bool, 
 
 
 class Validator:
-    """PSNR of the model on the first ``limit`` images of a validation set (centre-cropped)."""
+    """PSNR of the model on the first ``limit`` images of a validation set, centre-cropped to ``crop``.
 
-    def __init__(self, cfg: dict, device: torch.device, bf16: bool):
+    Scored by ``evaluate.score_pairs``, the core of every evaluation; the
+    (LR, HR) pairs are made once and reused at every validation.
+    """
+
+    def __init__(self, cfg: dict, bf16: bool):
+        from ..evaluate import preset_for_set  # lazy: evaluate imports the engine
+
         images = ImageSet(cfg["dataset"], limit=cfg["limit"])
-        crops = [_centre_crop(img, cfg["crop"]) for img in images]
+        crops = [centre_crop(img, cfg["crop"]) for img in images]
         self.pairs = EvalPairs(crops, cfg["scale"])
-        self.preset = get_preset(preset_for_dataset(cfg["dataset"]))
-        self.scale, self.device, self.bf16 = cfg["scale"], device, bf16
-        self.description = f"{cfg['dataset']} x{cfg['scale']}, {len(crops)} images, {self.preset.name}"
+        self.preset = preset_for_set(cfg["dataset"])
+        self.scale, self.bf16 = cfg["scale"], bf16
+        self.description = f"{cfg['dataset']} x{cfg['scale']}, {len(crops)} images, {self.preset}"
 
     def __call__(self, model) -> float:
+        from ..evaluate import score_pairs, upscaler
+
         was_training = model.training
         model.eval()
-        values = []
-        for lr_img, hr_img in (self.pairs[i] for i in range(len(self.pairs))):
-            hr_t = to_tensor(hr_img)
-            sr = upscale(model, to_tensor(lr_img).to(self.device), hr_t.shape[-2:], bf16=self.bf16).cpu()
-            values.append(float(psnr(sr, hr_t, self.preset, self.scale)))
+        scores = score_pairs(upscaler(model, bf16=self.bf16), self.pairs, self.preset, self.scale)
         model.train(was_training)
-        return sum(values) / len(values)
+        return sum(r["psnr"] for r in scores) / len(scores)
 
 
-def _centre_crop(img, size):
+def centre_crop(img, size: int | None):
+    """The centred ``size`` x ``size`` crop of an (H, W, C) array (the whole side where it is smaller); None: unchanged."""
     if size is None:
         return img
     h, w = img.shape[:2]
