@@ -19,6 +19,25 @@ def tiny_spec():
     return copy.deepcopy(liif_spec())
 
 
+def tiny_training_config(out_dir, steps, **train):
+    """A full training config for liif_spec() on 2 sample images (CPU; validation and checkpoint every 3 steps)."""
+    from reproduce.config import load_config
+
+    return load_config(None, {
+        "model": liif_spec(),
+        "train": {"datasets": ["sample"], "limit": 2, "repeat": 1, "inp_size": 12, "scale_max": 3, "sample_q": 64,
+                  "batch_size": 2, "steps": steps, "lr": 1e-3, "seed": 5, "device": "cpu", **train},
+        "valid": {"dataset": "sample", "limit": 1, "crop": 48, "scale": 2, "every": 3},
+        "run": {"out_dir": str(out_dir), "log_every": 1, "checkpoint_every": 3},
+    })
+
+
+@pytest.fixture
+def tiny_config():
+    """The builder ``tiny_training_config(out_dir, steps, **train)``, as a fixture."""
+    return tiny_training_config
+
+
 @pytest.fixture
 def smooth_image():
     """A deterministic smooth-plus-texture uint8 image (40, 56, 3)."""

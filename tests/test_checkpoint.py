@@ -143,14 +143,63 @@ def test_official_checkpoint_gives_the_official_outputs(tmp_path):
     assert np.allclose(out[0].double().numpy(), reference_liif(sd, feat, coord, cell), atol=1e-5)
 
 
-def test_export_to_official_format_round_trip(tmp_path, tiny_spec):
+# Constructor arguments of the official modules (yinboc/liif models/liif.py, edsr.py, mlp.py);
+# MLP's in_dim is filled in by LIIF.
+OFFICIAL_ARGS = {"liif": {"encoder_spec", "imnet_spec", "local_ensemble", "feat_unfold", "cell_decode"},
+                 "edsr-baseline": {"n_resblocks", "n_feats", "res_scale", "scale", "no_upsampling", "rgb_range"},
+                 "mlp": {"out_dim", "hidden_list"}}
+
+
+def official_keys(n_resblocks, n_hidden):
+    """The state-dict names the official LIIF(EDSR-baseline, MLP) holds: strict load_state_dict needs exactly these."""
+    encoder = ["sub_mean", "add_mean", "head.0", *(f"body.{i}.body.{j}" for i in range(n_resblocks) for j in (0, 2)),
+               f"body.{n_resblocks}"]
+    layers = [f"imnet.layers.{2 * i}" for i in range(n_hidden + 1)]  # Linear, ReLU, Linear, ..., Linear
+    return {f"{name}.{p}" for name in [f"encoder.{e}" for e in encoder] + layers for p in ("weight", "bias")}
+
+
+def test_export_to_official_format_round_trip(tmp_path):
     from reproduce.models import export_official
 
-    model = make(tiny_spec)
-    save_checkpoint(tmp_path / "ours.pt", model, tiny_spec, step=3)
+    spec = liif_spec(n_feats=64, n_resblocks=16, hidden=(256, 256, 256, 256), fast=True)  # the paper's EDSR-baseline-LIIF
+    torch.manual_seed(0)
+    model = make(spec).eval()
+    save_checkpoint(tmp_path / "ours.pt", model, spec, step=3)
     export_official(load_checkpoint(tmp_path / "ours.pt"), tmp_path / "official.pth")
+
+    # Read independently of the package: plain torch.load, checked against the official layout.
     raw = torch.load(tmp_path / "official.pth", weights_only=True)
-    assert set(raw["model"]) == {"name", "args", "sd"} and "encoder.sub_mean.weight" in raw["model"]["sd"]
-    again = load(tmp_path / "official.pth")
+    assert "model" in raw and set(raw) <= {"model", "optimizer", "epoch"}
+    assert set(raw["model"]) == {"name", "args", "sd"}
+    name, args, sd = raw["model"]["name"], raw["model"]["args"], raw["model"]["sd"]
+    assert name == "liif" and set(args) <= OFFICIAL_ARGS["liif"]  # our "fast" flag is not passed on
+    encoder, imnet = args["encoder_spec"], args["imnet_spec"]
+    assert encoder["name"] == "edsr-baseline" and set(encoder["args"]) <= OFFICIAL_ARGS["edsr-baseline"]
+    assert encoder["args"]["no_upsampling"] is True
+    assert imnet["name"] == "mlp" and set(imnet["args"]) <= OFFICIAL_ARGS["mlp"]
+    assert imnet["args"]["hidden_list"] == [256, 256, 256, 256] and imnet["args"]["out_dim"] == 3
+    assert set(sd) == official_keys(16, 4) and len(sd) == 82
+    assert all(v.dtype == torch.float32 for v in sd.values())
+    assert sd["encoder.head.0.weight"].shape == (64, 3, 3, 3)
+    assert sd["imnet.layers.0.weight"].shape == (256, 64 * 9 + 2 + 2) == (256, 580)  # unfolded code, rel. coord, cell
+    assert sd["imnet.layers.8.weight"].shape == (3, 256)
+    # EDSR's MeanShift layers (rgb_range 1, std 1): an identity 1x1 conv and -/+ the DIV2K mean as bias.
+    mean = torch.tensor([0.4488, 0.4371, 0.4040])
+    for layer, sign in (("sub_mean", -1), ("add_mean", 1)):
+        assert torch.equal(sd[f"encoder.{layer}.weight"], torch.eye(3).view(3, 3, 1, 1)), layer
+        assert torch.allclose(sd[f"encoder.{layer}.bias"], sign * mean), layer
+
+    # The file's raw tensors, run through the reference implementation, give our model's outputs.
+    torch.manual_seed(1)
+    inp = torch.rand(1, 3, 6, 8) * 2 - 1
+    coord = torch.rand(1, 12, 2) * 2 - 1
+    cell = make_cell(coord, (18, 24))
+    with torch.no_grad():
+        feat = reference_encoder(sd, inp, 16)
+        out = model(inp, coord, cell)
+    ref = reference_liif(sd, feat, coord, cell)
+    assert np.abs(ref).max() > 1e-2  # not a trivially small output
+    np.testing.assert_allclose(out[0].double().numpy(), ref, rtol=0, atol=1e-6)  # outputs ~0.05, float32 encoder
+    again = load(tmp_path / "official.pth")  # and our own loader reads it back
     for key, value in model.state_dict().items():
         assert torch.equal(again.state_dict()[key], value), key

@@ -9,7 +9,8 @@ from torch.utils.data import DataLoader
 
 from reproduce.data import EvalPairs, ImageSet, StepBatchSampler, TrainSamples, dataset_files, make_lr, read_image
 from reproduce.errors import ReproduceError
-from reproduce.imresize import imresize_uint8, resize_pil_bicubic
+from reproduce.imresize import resize_pil_bicubic
+from test_imresize import ref_imresize
 
 
 def test_mode_conversions(tmp_path):
@@ -121,15 +122,41 @@ def test_sampler_resume_and_ranks():
     assert sorted(epoch) == sorted(list(range(5)) * 3)
 
 
-def test_eval_protocol_crops_and_degrades(smooth_image):
-    lr, hr = make_lr(smooth_image, 3)                  # 40x56 -> HR 39x54, LR 13x18
-    assert hr.shape == (39, 54, 3) and lr.shape == (13, 18, 3)
-    assert np.array_equal(lr, imresize_uint8(smooth_image[:39, :54], size=(13, 18)))
-    lr6, hr6 = make_lr(smooth_image, 6)                # above x4: PIL bicubic
-    assert np.array_equal(lr6, resize_pil_bicubic(smooth_image[:36, :54], (6, 9)))
-    lr_frac, hr_frac = make_lr(smooth_image, 3.7)      # floor(40/3.7)=10 -> HR round(37)
-    assert lr_frac.shape[:2] == (10, 15) and hr_frac.shape[:2] == (37, 56)
+def _matlab_bicubic_uint8(img, scale, out_size):
+    """MATLAB imresize of a uint8 (H, W, 3) image with the loop reference of test_imresize, round half away from zero."""
+    chans = [ref_imresize(img[..., c].astype(np.float64), (1 / scale, 1 / scale), out_size) for c in range(3)]
+    return np.clip(np.floor(np.stack(chans, axis=-1) + 0.5), 0, 255).astype(np.uint8)
+
+
+def _pil_bicubic(img, h, w):
+    return np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))
+
+
+def test_eval_protocol_crops_top_left_to_a_multiple_of_the_scale(smooth_image):
+    for scale, lr_shape in [(2, (20, 28)), (3, (13, 18)), (4, (10, 14)), (6, (6, 9)), (3.7, (10, 15))]:
+        lr, hr = make_lr(smooth_image, scale)
+        assert lr.shape == (*lr_shape, 3) and lr.dtype == hr.dtype == np.uint8, scale
+        crop = (round(lr_shape[0] * scale), round(lr_shape[1] * scale))  # 3.7: (37, 55.5 -> 56)
+        assert np.array_equal(hr, smooth_image[:crop[0], :crop[1]]), scale  # the original's top-left block
+    const = np.full((40, 56, 3), 123, dtype=np.uint8)
+    for scale in (2, 3, 3.7, 4, 6):
+        lr, hr = make_lr(const, scale)
+        assert (lr == 123).all() and (hr == 123).all(), scale
     pairs = EvalPairs([smooth_image], 2)
     assert pairs[0][0].shape == (20, 28, 3) and pairs[0][0] is pairs[0][0]
     with pytest.raises(ReproduceError):
         make_lr(smooth_image, 0.5)
+
+
+def test_eval_protocol_degrades_like_matlab_up_to_x4_and_pil_above():
+    img = np.random.default_rng(4).integers(0, 256, size=(12, 17, 3), dtype=np.uint8)
+    for scale, lr_shape in [(2, (6, 8)), (3, (4, 5)), (4, (3, 4))]:
+        lr, hr = make_lr(img, scale)
+        assert lr.shape == (*lr_shape, 3)
+        assert np.array_equal(lr, _matlab_bicubic_uint8(hr, scale, lr_shape)), scale
+        assert not np.array_equal(lr, _pil_bicubic(hr, *lr_shape)), scale  # PIL would be another LR
+    big = np.random.default_rng(5).integers(0, 256, size=(40, 56, 3), dtype=np.uint8)
+    for scale, lr_shape in [(4.5, (8, 12)), (6, (6, 9))]:
+        lr, hr = make_lr(big, scale)
+        assert hr.shape[:2] == (round(lr_shape[0] * scale), round(lr_shape[1] * scale))
+        assert np.array_equal(lr, _pil_bicubic(hr, *lr_shape)), scale

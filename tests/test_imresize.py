@@ -205,20 +205,43 @@ def test_resize_pil_bicubic_matches_pil_and_orders_hw():
         resize_pil_bicubic(img, (0, 50))
 
 
-def test_imresize_uint8_rounding_and_shape():
-    rng = np.random.default_rng(3)
-    img = rng.integers(0, 256, size=(16, 24, 3), dtype=np.uint8)
-    out = imresize_uint8(img, scale=0.5)
-    assert out.dtype == np.uint8 and out.shape == (8, 12, 3) and out.flags.c_contiguous
-    assert imresize_uint8(img[..., 0], size=(5, 7)).shape == (5, 7)
-    f = imresize(torch.from_numpy(img.transpose(2, 0, 1).astype(np.float64)), scale=0.5)
-    f = f.numpy().transpose(1, 2, 0)
-    expected = np.clip(np.floor(f + 0.5), 0, 255)  # half away from zero for x >= 0
-    assert np.array_equal(out, expected.astype(np.uint8))
-    # Exact halves round away from zero (MATLAB), not to even (numpy/Python):
-    # a 1x2 pixel [2, 3] shrunk to 1x1 averages symmetrically to exactly 2.5.
+def test_imresize_uint8_hand_computed_values_and_rounding():
+    # 1-D x2 of 16, 32, 64, 128: 16 x the values of test_hand_computed_upscale_by_2, i.e.
+    # (116, 148, 212, 305, 427, 634, 926, 1072) / 8 = 14.5, 18.5, 26.5, 38.125, 53.375, 79.25, 115.75, 134.
+    # MATLAB's round() takes halves away from zero: 15, 19, 27 (half-to-even would give 14, 18, 26).
+    row = np.array([[16, 32, 64, 128]], dtype=np.uint8)
+    assert imresize_uint8(row, scale=(1, 2)).tolist() == [[15, 19, 27, 38, 53, 79, 116, 134]]
+
+    # 2-D x2 of a linear ramp 20 i + 10 j + c (0-based i, j; channel c). Output pixel x (1-based)
+    # sits at u = x / 2 + 0.25, where the ramp is 20 (u_i - 1) + 10 (u_j - 1) + c; the cubic keeps
+    # linear ramps where all 4 taps are inside (x = 4..13), so those pixels are exactly
+    # 10 x_i + 5 x_j - 22.5 + c: each ends in .5 and rounds up.
+    i, j = np.mgrid[0:8, 0:8]
+    ramp = np.stack([20 * i + 10 * j + c for c in range(3)], axis=-1).astype(np.uint8)
+    up = imresize_uint8(ramp, scale=2)
+    assert up.dtype == np.uint8 and up.shape == (16, 16, 3) and up.flags.c_contiguous
+    xi, xj = np.mgrid[4:14, 4:14]
+    for c in range(3):
+        assert np.array_equal(up[3:13, 3:13, c], 10 * xi + 5 * xj - 22 + c), c
+
+    # 1-D x1/2 of the ramp 3, 6, ..., 48: output x sits at u = 2 x - 0.5 and the widened kernel
+    # (8 taps) is inside for x = 3..6, where the ramp gives 3 u = 6 x - 1.5 -> 17, 23, 29, 35.
+    down = imresize_uint8((3 * np.arange(1, 17)).astype(np.uint8)[None], scale=(1, 0.5))
+    assert down.shape == (1, 8) and down[0, 2:6].tolist() == [17, 23, 29, 35]
+    # 1-D x1/2 of one 128 at (1-based) position 5 among zeros: the widened kernel h(t) = f(t / 2) / 2
+    # weights it by h(3.5), h(1.5), h(0.5), h(2.5) = -3, 29, 111, -9 (/ 256) in outputs 1..4, giving
+    # -1.5, 14.5, 55.5, -4.5 -> 0, 15, 56, 0 (clipped; halves away from zero); a plain 4-tap cubic would give 72.
+    spike = np.zeros((1, 16), dtype=np.uint8)
+    spike[0, 4] = 128
+    assert imresize_uint8(spike, scale=(1, 0.5)).tolist() == [[0, 15, 56, 0, 0, 0, 0, 0]]
+    # a 1x2 pixel [2, 3] shrunk to 1x1 averages symmetrically to exactly 2.5 -> 3
     half = np.array([[[2, 2, 2], [3, 3, 3]]], dtype=np.uint8)
     assert imresize_uint8(half, size=(1, 1)).tolist() == [[[3, 3, 3]]]
+
+    const = np.full((9, 13, 3), 77, dtype=np.uint8)
+    for kwargs in ({"scale": 0.5}, {"scale": 3}, {"size": (4, 20)}):
+        assert (imresize_uint8(const, **kwargs) == 77).all(), kwargs
+    assert imresize_uint8(const[..., 0], size=(5, 7)).shape == (5, 7)
     # Bicubic over/undershoot at a 0/255 step is clipped, not wrapped.
     edge = np.zeros((4, 8, 3), dtype=np.uint8)
     edge[:, 4:] = 255
@@ -226,4 +249,4 @@ def test_imresize_uint8_rounding_and_shape():
     assert up.min() == 0 and up.max() == 255
     assert np.array_equal(up[:, :7], np.zeros_like(up[:, :7]))
     with pytest.raises(ValueError):
-        imresize_uint8(img.astype(np.float64), scale=2)
+        imresize_uint8(const.astype(np.float64), scale=2)

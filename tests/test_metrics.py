@@ -60,18 +60,75 @@ def test_psnr_rgb_matches_skimage():
     assert abs(got.item() - ref) < 1e-10
 
 
-def test_psnr_y_matches_skimage_on_hand_made_y():
+# BT.601 luma as MATLAB's rgb2ycbcr writes it, typed here independently of the package:
+# Y = 16 + 65.481 R + 128.553 G + 24.966 B for R, G, B in [0, 1], Y in [16, 235].
+BT601 = np.array([65.481, 128.553, 24.966])
+
+
+def _y255_bt601(img):
+    return 16 + _np(img) @ BT601
+
+
+def test_psnr_y_channel_weights_are_bt601_to_rounding():
+    """The weight PSNR-Y gives each channel, read back from a constant error in that channel alone.
+
+    LIIF/EDSR's PSNR code weights [0, 1] differences by (65.738, 129.057, 25.064) / 256, which is
+    BT601 / 255 up to the rounding of the published coefficients (< 4e-6 relative; < 4e-5 dB in
+    PSNR, hence the 1e-4 dB tolerances below: a coefficient off by 0.05 % moves PSNR-Y by > 4e-3 dB,
+    a swapped channel by several dB).
+    """
+    hr = torch.full((3, 6, 6), 0.5, dtype=torch.float64)
+    weights = []
+    for c in range(3):
+        sr = hr.clone()
+        sr[c] += 0.25
+        weights.append(10 ** (-psnr(sr, hr, "benchmark-y", 2).item() / 20) / 0.25)  # |dY| = 0.25 w_c
+    np.testing.assert_allclose(weights, BT601 / 255, rtol=4e-6)
+
+
+def test_rgb_to_y_primaries_hand_typed():
+    prim = torch.eye(3, dtype=torch.float64).view(3, 3, 1, 1).expand(3, 3, 1, 2)  # pure R, G, B
+    got = torch.stack([rgb_to_y(p)[0, 0, 0] for p in prim]) * 255
+    np.testing.assert_allclose(got.numpy(), [16 + 65.481, 16 + 128.553, 16 + 24.966], rtol=0, atol=1e-9)
+
+
+def test_psnr_hand_computed_on_a_tiny_array():
+    hr = torch.zeros(3, 2, 2, dtype=torch.float64)
+    sr = hr.clone()
+    sr[1, 0, 1] = 0.5  # one of 12 values off by 0.5: MSE = 0.25 / 12, PSNR = 10 log10(48)
+    assert psnr(sr, hr).item() == pytest.approx(16.812412373755872, abs=1e-12)
+    gray = hr.clone()
+    gray[:, 1, 0] = 0.5  # one grey pixel of 4: Y differs by 0.5 * (65.481 + 128.553 + 24.966) / 255 = 0.5 * 219 / 255
+    y_no_shave = MetricPreset("y-no-shave", "y", lambda s: 0)
+    assert psnr(gray, hr, y_no_shave).item() == pytest.approx(10 * math.log10(4 / (0.5 * 219 / 255) ** 2), abs=1e-4)
+    big = torch.zeros(3, 4, 4, dtype=torch.float64)
+    bump = big.clone()
+    bump[:, 1:3, 1:3] = 0.5  # shave 1 at scale 1 keeps the 2x2 centre, all of it off
+    assert psnr(bump, big, "benchmark-y", 1).item() == pytest.approx(-20 * math.log10(0.5 * 219 / 255), abs=1e-4)
+
+
+@pytest.mark.parametrize("channel", [0, 1, 2])
+def test_psnr_y_weights_each_channel_by_bt601(channel):
+    """An error in one channel only: PSNR-Y is set by that channel's BT.601 weight alone."""
+    g = torch.Generator().manual_seed(channel)
+    hr = 0.2 + 0.6 * torch.rand(3, 12, 14, generator=g, dtype=torch.float64)
+    sr = hr.clone()
+    sr[channel] += 0.1 * torch.randn(12, 14, generator=g, dtype=torch.float64)
+    s = 2
+    dy = (_y255_bt601(sr) - _y255_bt601(hr))[s:-s, s:-s] / 255
+    expected = -10 * math.log10(np.mean(dy ** 2))
+    assert psnr(sr, hr, "benchmark-y", scale=2).item() == pytest.approx(expected, abs=1e-4)
+
+
+def test_psnr_y_matches_bt601_and_skimage():
     sr, hr = _pair()
     s = 3
-    w = np.array([65.738, 129.057, 25.064]) / 256
-    y_sr, y_hr = _np(sr) @ w, _np(hr) @ w  # offset cancels in the difference
-    ref = peak_signal_noise_ratio(y_hr[s:-s, s:-s], y_sr[s:-s, s:-s], data_range=1)
+    y_sr, y_hr = _y255_bt601(sr)[s:-s, s:-s], _y255_bt601(hr)[s:-s, s:-s]
+    ref = peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
     got = psnr(sr, hr, "benchmark-y", scale=3)
-    assert abs(got.item() - ref) < 1e-10
-    # and within rounding of the MATLAB-rgb2ycbcr luma (coefficients differ ~1e-6)
-    y2 = peak_signal_noise_ratio(_y255_skimage(hr)[s:-s, s:-s] / 255,
-                                 _y255_skimage(sr)[s:-s, s:-s] / 255, data_range=1)
-    assert abs(got.item() - y2) < 1e-3
+    assert got.item() == pytest.approx(ref, abs=1e-4)
+    y2 = peak_signal_noise_ratio(_y255_skimage(hr)[s:-s, s:-s], _y255_skimage(sr)[s:-s, s:-s], data_range=255)
+    assert got.item() == pytest.approx(y2, abs=1e-4)
 
 
 def test_psnr_div2k_preset_matches_skimage_on_crop():
@@ -159,9 +216,8 @@ def test_preset_shave_rules():
 def test_custom_preset_object():
     sr, hr = _pair()
     p = MetricPreset("y-noshave", "y", lambda s: 0)
-    w = np.array([65.738, 129.057, 25.064]) / 256
-    ref = peak_signal_noise_ratio(_np(hr) @ w, _np(sr) @ w, data_range=1)
-    assert abs(psnr(sr, hr, p, 4).item() - ref) < 1e-10
+    ref = peak_signal_noise_ratio(_y255_bt601(hr), _y255_bt601(sr), data_range=255)
+    assert psnr(sr, hr, p, 4).item() == pytest.approx(ref, abs=1e-4)
 
 
 def test_preset_for_dataset():

@@ -16,6 +16,7 @@ def smoke_run():
     return run(None, "smoke", log=lambda m: None)
 
 
+@pytest.mark.slow
 def test_every_notebook_runs_with_the_smoke_profile(smoke_run):
     assert [p.stem for p in smoke_run] == [p.stem for p in list_notebooks()]
     for path in smoke_run:
@@ -24,6 +25,43 @@ def test_every_notebook_runs_with_the_smoke_profile(smoke_run):
     tables = ROOT / "runs" / "smoke" / "results"
     assert (tables / "evaluate_liif.csv").exists() and (tables / "evaluate_liif.provenance.json").exists()
     assert (ROOT / "runs" / "smoke" / "figures" / "evaluate_gain_vs_scale.png").exists()
+
+
+def _check_score_table(path, methods):
+    """A score table of the smoke run: every row finite and in range, ST-LPIPS where computed."""
+    import numpy as np
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    assert len(table) > 0 and methods <= set(table["method"]), path.name
+    assert table["images"].ge(1).all() and table["scale"].gt(1).all(), path.name
+    scores = table[["psnr", "ssim"]].to_numpy(dtype=float)
+    assert np.isfinite(scores).all(), path.name
+    assert table["psnr"].between(5, 80).all() and table["ssim"].between(-1, 1).all(), path.name
+    lpips = table["stlpips"].dropna()
+    assert len(lpips) > 0 and np.isfinite(lpips).all() and lpips.ge(0).all(), path.name
+    bicubic = table[table["method"] == "bicubic"].sort_values("scale")
+    assert bicubic["psnr"].is_monotonic_decreasing, path.name  # a larger scale loses more detail
+
+
+@pytest.mark.slow
+def test_smoke_tables_hold_finite_numbers_in_range(smoke_run):
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    results = ROOT / "runs" / "smoke" / "results"
+    _check_score_table(results / "evaluate_liif.csv", {"bicubic", "LIIF"})
+    _check_score_table(results / "comparison.csv", {"bicubic", "LIIF", "MetaSR", "SRCNN"})
+    sets = pd.read_csv(results / "datasets.csv", dtype={"widths": str, "heights": str})
+    assert {"train", "valid", "test"} <= set(sets["role"])
+    assert sets["images"].ge(1).all() and np.isfinite(sets["megapixels"]).all()
+    for row in sets.itertuples():
+        (w0, w1), (h0, h1) = (map(int, re.fullmatch(r"(\d+)-(\d+)", r).groups()) for r in (row.widths, row.heights))
+        assert 0 < w0 <= w1 and 0 < h0 <= h1, row
+        # the total pixel count lies between n images of the smallest and of the largest size (1e-6 MP printed)
+        assert row.images * w0 * h0 - 1 <= row.megapixels * 1e6 <= row.images * w1 * h1 + 1, row
 
 
 def test_notebooks_have_a_parameters_cell_first():
@@ -56,6 +94,7 @@ def test_selection_and_overrides():
         run(["01"], "nonexistent")
 
 
+@pytest.mark.slow
 def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run):
     """08 on the smoke profile: every method scored on every image, numbers finite and in range."""
     import numpy as np

@@ -1,8 +1,8 @@
 """ST-LPIPS re-implementation: reference distances from the original package, and metric properties.
 
-The reference tests need the shared folder `<workspace>/shared/perceptual` (or
-$REPRODUCE_PERCEPTUAL_REF) with the PNG pairs and stlpips_reference.tsv; the
-property tests need only the weights package.
+The reference inputs and distances are embedded in tests/data/perceptual (a lossless copy of
+`<workspace>/shared/perceptual`; $REPRODUCE_PERCEPTUAL_REF points the tests at another copy);
+the property tests need only the weights package.
 """
 from __future__ import annotations
 
@@ -30,15 +30,12 @@ needs_weights = pytest.mark.skipif(not HAVE_WEIGHTS,
                                    reason="stlpips-pytorch not installed (pip install stlpips-pytorch==0.0.2)")
 
 REF_DIR = Path(os.environ.get("REPRODUCE_PERCEPTUAL_REF")
-               or Path(__file__).resolve().parents[2] / "shared" / "perceptual")
+               or Path(__file__).resolve().parent / "data" / "perceptual")
 REF_TSV = REF_DIR / "stlpips_reference.tsv"
 REF_ROWS = list(csv.DictReader(REF_TSV.open(), delimiter="\t")) if REF_TSV.is_file() else []
 needs_ref = pytest.mark.skipif(not REF_ROWS, reason=f"ST-LPIPS reference folder not found at {REF_DIR} "
                                                      "(set REPRODUCE_PERCEPTUAL_REF)")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# The two full-size pairs (512x512, 344x228) cost more CPU than all the others together,
-# so they run for alex in float64 and vgg in float32 only; every other pair runs in both.
-FULL_SIZE_ONLY = {("alex", "float64"), ("vgg", "float32")}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -56,13 +53,19 @@ def _model(net, dtype_name):
     return load_stlpips(net, dtype=DTYPES[dtype_name])
 
 
+def _image_path(rel_path):
+    """The image a table names (.png), or its lossless .webp copy (tests/data/perceptual)."""
+    path = REF_DIR / rel_path
+    return path if path.is_file() else path.with_suffix(".webp")
+
+
 def _signed(rel_path, dtype_name):
     """The package's im2tensor: uint8/127.5 - 1 in float64, cast to float32, (1, 3, H, W).
 
     The reference float64 column fed these float32 values, upcast, to the
     double model, so float64 here also starts from the float32-rounded tensor.
     """
-    a = np.asarray(Image.open(REF_DIR / rel_path).convert("RGB"), dtype=np.uint8)
+    a = np.asarray(Image.open(_image_path(rel_path)).convert("RGB"), dtype=np.uint8)
     x = torch.from_numpy(a.astype(np.float64) / 127.5 - 1).float().permute(2, 0, 1)[None]
     return x.to(DTYPES[dtype_name])
 
@@ -78,8 +81,8 @@ def _ref_params():
     out = []
     for r in REF_ROWS:
         for dt in DTYPES:
-            slow = r["pair_id"].endswith("_full_bicubic4") and (r["net"], dt) not in FULL_SIZE_ONLY
-            marks = [pytest.mark.skip(reason="full-size pairs: alex float64 and vgg float32 only (CPU time)")] * slow
+            # the two full-size pairs (512x512, 344x228) cost more CPU than all the others together
+            marks = [pytest.mark.slow] * r["pair_id"].endswith("_full_bicubic4")
             out.append(pytest.param(r, dt, id=f"{r['pair_id']}-{r['net']}-{dt}", marks=marks))
     return out or [pytest.param(None, None, id="no-reference")]
 

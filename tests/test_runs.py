@@ -11,7 +11,6 @@ import pytest
 from reproduce.engine import read_log, train
 from reproduce.errors import ReproduceError
 from reproduce.fileio import atomic_path, write_text_atomic
-from test_training import tiny_config
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def test_current_umask_reads_without_changing_it(umask, monkeypatch):
 
 # --- a new run never goes into a folder holding one --------------------------------------------------
 
-def test_log_without_checkpoint_refuses_a_new_run(tmp_path):
+def test_log_without_checkpoint_refuses_a_new_run(tmp_path, tiny_config):
     """A run killed before its first checkpoint left only log.jsonl: a new run must not append to it."""
     out = tmp_path / "killed"
     out.mkdir()
@@ -78,7 +77,7 @@ def test_log_without_checkpoint_refuses_a_new_run(tmp_path):
         train(tiny_config(out, 1), resume=True, log=lambda m: None)
 
 
-def test_checkpoint_refuses_a_new_run_and_empty_folder_is_fine(tmp_path):
+def test_checkpoint_refuses_a_new_run_and_empty_folder_is_fine(tmp_path, tiny_config):
     out = tmp_path / "empty"
     out.mkdir()
     train(tiny_config(out, 1), log=lambda m: None)  # an existing but empty folder takes a run
@@ -106,7 +105,7 @@ def test_read_log_rejects_a_torn_line_in_the_middle(tmp_path):
         read_log(tmp_path)
 
 
-def test_resume_drops_a_torn_last_line(tmp_path):
+def test_resume_drops_a_torn_last_line(tmp_path, tiny_config):
     out = tmp_path / "b"
     train(tiny_config(out, 6), log=lambda m: None, stop_at=3)
     with open(out / "log.jsonl", "a") as fh:  # killed while appending step 4's line

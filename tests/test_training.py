@@ -17,6 +17,7 @@ from reproduce.models import load_checkpoint, make
 from reproduce.normalize import from_model
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_one_image(smooth_image):
     torch.manual_seed(0)
     hr = smooth_image[:32, :32]
@@ -50,17 +51,8 @@ def test_schedules():
     assert all(a >= b for a, b in zip(values, values[1:]))
 
 
-def tiny_config(out_dir, steps, **train):
-    return load_config(None, {
-        "model": liif_spec(),
-        "train": {"datasets": ["sample"], "limit": 2, "repeat": 1, "inp_size": 12, "scale_max": 3, "sample_q": 64,
-                  "batch_size": 2, "steps": steps, "lr": 1e-3, "seed": 5, "device": "cpu", **train},
-        "valid": {"dataset": "sample", "limit": 1, "crop": 48, "scale": 2, "every": 3},
-        "run": {"out_dir": str(out_dir), "log_every": 1, "checkpoint_every": 3},
-    })
-
-
-def test_resume_is_bit_identical(tmp_path):
+@pytest.mark.slow
+def test_resume_is_bit_identical(tmp_path, tiny_config):
     straight = train(tiny_config(tmp_path / "a", 6), log=lambda m: None)
     # Interrupted run: stop after 3 steps (its checkpoint), then resume to 6.
     train(tiny_config(tmp_path / "b", 6), log=lambda m: None, stop_at=3)
@@ -75,7 +67,7 @@ def test_resume_is_bit_identical(tmp_path):
     assert [r["step"] for r in log if "val_psnr" in r] == [3, 6]
 
 
-def test_run_folder_is_not_overwritten(tmp_path):
+def test_run_folder_is_not_overwritten(tmp_path, tiny_config):
     train(tiny_config(tmp_path / "a", 1), log=lambda m: None)
     with pytest.raises(ReproduceError, match="--resume"):
         train(tiny_config(tmp_path / "a", 1), log=lambda m: None)
@@ -83,7 +75,7 @@ def test_run_folder_is_not_overwritten(tmp_path):
         train(tiny_config(tmp_path / "c", 1), resume=True, log=lambda m: None)
 
 
-def test_bf16_training_step_runs(tmp_path):
+def test_bf16_training_step_runs(tmp_path, tiny_config):
     path = train(tiny_config(tmp_path / "bf", 2, bf16=True), log=lambda m: None)
     assert load_checkpoint(path)["step"] == 2
 
@@ -98,7 +90,8 @@ def test_config_errors(tmp_path):
         load_config(tmp_path / "bad.yaml")
 
 
-def test_ddp_two_processes_match_one_process(tmp_path):
+@pytest.mark.slow
+def test_ddp_two_processes_match_one_process(tmp_path, tiny_config):
     import os
     import subprocess
     import sys
