@@ -31,7 +31,7 @@ class Run:
         i = self.info
         commit = (i.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if i.get("dirty") else "")
         extra = ", ".join(f"{k} {v}" for k, v in i.items() if k not in
-                          {"commit", "dirty", "time", "python", "torch", "numpy", "pillow", "device", "notebook", "profile"})
+                          {"commit", "dirty", "time", "python", "torch", "numpy", "pillow", "device", "notebook", "profile", "duration_s"})
         return (f"**Provenance**: notebook `{i['notebook']}`, profile `{i['profile']}`, commit `{commit}`, "
                 f"{i['device']}, torch {i['torch']}, started {i['time']}" + (f", {extra}" if extra else "") + ".")
 

@@ -80,7 +80,7 @@ def test_score_methods_reuses_ground_truth_features_with_the_same_distance(tmp_p
     rows = score_methods(["x", "y"], {"A": a, "B": b}, gt, {"psnr": lambda sr, hr: psnr(sr, hr, "div2k-rgb", 1)}, lpips=lpips)
     assert [(r["method"], r["image"]) for r in rows] == [("A", "x"), ("B", "x"), ("A", "y"), ("B", "y")]
     for r in rows:
-        sr = torch.from_numpy(np.asarray(Image.open((a if r["method"] == "A" else b) / f"{r['image']}.png"))).permute(2, 0, 1).float() / 255
+        sr = torch.from_numpy(np.array(Image.open((a if r["method"] == "A" else b) / f"{r['image']}.png"))).permute(2, 0, 1).float() / 255
         hr = torch.from_numpy(smooth_image).permute(2, 0, 1).float() / 255
         with torch.no_grad():
             direct = float(lpips(sr.unsqueeze(0), hr.unsqueeze(0))[0])
