@@ -160,7 +160,8 @@ def cmd_eval(args) -> None:
     from .evaluate import evaluate, format_header, write_csv
     from .metrics import get_preset
     from .models import load
-    from .upscale_files import check_writable, method_kind
+    from .fileio import check_writable
+    from .upscale_files import method_kind
 
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not sets:
@@ -191,12 +192,11 @@ def cmd_upscale(args) -> None:
     from .models import load
     from .upscale_files import hw, method_kind, plan_jobs, upscale_files
 
-    jobs, skipped = plan_jobs(args.inputs, args.output, overwrite=args.overwrite, skip_existing=args.skip_existing,
+    jobs, skipped, batch = plan_jobs(args.inputs, args.output, overwrite=args.overwrite, skip_existing=args.skip_existing,
                               suffix=f".{args.format.lower().lstrip('.')}")
     device = pick_device(args.device)
     method = "bicubic" if args.checkpoint == "bicubic" else load(args.checkpoint, device)
     method_kind(method)  # refuses a checkpoint that is no super-resolution model
-    batch = len(jobs) + len(skipped) > 1 or Path(args.output).is_dir()
     if not batch and args.format != "png":
         print(f"note: --format applies to batches; the output format comes from {args.output}", file=sys.stderr)
     for job in skipped:

@@ -31,13 +31,21 @@ def bicubic_upscale(lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return imresize(lr, size=tuple(size)).clamp_(0, 1)
 
 
-def upscaler(method, chunk: int = 30000, bf16: bool = False) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
-    """``(lr (3, h, w) [0, 1], (H, W)) -> sr (3, H, W) [0, 1]`` for "bicubic", a model or a callable."""
+def upscaler(method, chunk: int = 30000, bf16: bool = False,
+             out_dtype: torch.dtype = torch.float32) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
+    """``(lr (3, h, w) [0, 1], (H, W)) -> sr (3, H, W)`` for "bicubic", a model or a callable.
+
+    ``out_dtype`` float32: values in [0, 1], clamped, not rounded (the
+    evaluation protocol); uint8: rounded to 0..255 (files; a huge output
+    stays 3 bytes per pixel). A callable is returned as it is.
+    """
     if isinstance(method, str) and method == "bicubic":
+        if out_dtype == torch.uint8:
+            return lambda lr_t, size: bicubic_upscale(lr_t, size).mul_(255).round_().to(torch.uint8)
         return bicubic_upscale
     if is_implicit(method) or is_image_to_image(method):
         device = next(method.parameters()).device
-        return lambda lr_t, size: upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16).cpu()
+        return lambda lr_t, size: upscale(method, lr_t.to(device), size, chunk=chunk, bf16=bf16, out_dtype=out_dtype).cpu()
     if callable(method) and not isinstance(method, torch.nn.Module):
         return method
     raise TypeError(f"cannot evaluate a {type(method).__name__}: expected 'bicubic', a super-resolution model or a callable")

@@ -81,3 +81,17 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def check_writable(folder: str | os.PathLike, what: str = "output folder") -> None:
+    """Create and remove a probe file in ``folder``: the one writability test that holds for root, ACLs and read-only mounts.
+
+    Raises:
+        ReproduceError: the folder cannot be written (its reason in the message).
+    """
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ReproduceError(f"cannot write into the {what} {folder} ({exc.strerror or exc})") from None

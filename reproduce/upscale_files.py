@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 
 from .data.images import IMAGE_SUFFIXES, list_images, open_image, to_tensor
 from .errors import ReproduceError
-from .fileio import atomic_path
+from .fileio import atomic_path, check_writable
 
 OUTPUT_FORMATS = {".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG",
                   ".tif": "TIFF", ".tiff": "TIFF"}
@@ -110,7 +109,7 @@ def expand_inputs(inputs: Iterable[str]) -> tuple[list[Path], bool]:
 
 
 def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool = False,
-              skip_existing: bool = False, suffix: str = ".png") -> tuple[list[Job], list[Job]]:
+              skip_existing: bool = False, suffix: str = ".png") -> tuple[list[Job], list[Job], bool]:
     """Pair each input with its output path; check every output before any work.
 
     A single input file goes to ``output`` (a file path). A batch goes into
@@ -118,7 +117,7 @@ def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool 
 
     Returns:
         (jobs to run, jobs skipped because their output exists and
-        ``skip_existing``).
+        ``skip_existing``, whether it is a batch).
 
     Raises:
         ReproduceError: unknown output format, missing or unwritable output
@@ -162,18 +161,8 @@ def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool 
         raise ReproduceError(f"output folder does not exist: {folder}")
     check_writable(folder)
     if skip_existing and not overwrite:
-        return [j for j in jobs if not j.target.exists()], existing
-    return jobs, []
-
-
-def check_writable(folder: Path) -> None:
-    """Create and remove a probe file: the one test of writability that holds for root, ACLs and read-only mounts."""
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ReproduceError(f"cannot write into the output folder {folder} ({exc.strerror or exc})") from None
+        return [j for j in jobs if not j.target.exists()], existing, batch
+    return jobs, [], batch
 
 
 def output_size(in_size: tuple[int, int], scale: float | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
@@ -246,14 +235,10 @@ def method_kind(method) -> str:
 
 
 def make_upscaler(method, chunk: int = 30000, bf16: bool = False) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
-    """``(lr (3, h, w) float [0, 1], (H, W)) -> (3, H, W) uint8`` for "bicubic" or a model (on its device)."""
-    from .engine import upscale
-    from .evaluate import bicubic_upscale
+    """``(lr (3, h, w) float [0, 1], (H, W)) -> (3, H, W) uint8``: ``evaluate.upscaler`` with 8-bit output."""
+    from .evaluate import upscaler
 
-    if method_kind(method) == "bicubic":
-        return lambda lr, size: bicubic_upscale(lr, size).mul_(255).round_().to(torch.uint8)
-    device = next(method.parameters()).device
-    return lambda lr, size: upscale(method, lr.to(device), size, chunk=chunk, bf16=bf16, out_dtype=torch.uint8).cpu()
+    return upscaler(method, chunk, bf16, out_dtype=torch.uint8)
 
 
 def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = None,

@@ -40,7 +40,6 @@ import os
 import posixpath
 import re
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -55,7 +54,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
 from ..errors import ReproduceError
-from ..fileio import write_atomic
+from ..fileio import check_writable, write_atomic
 from .locate import data_root
 
 Log = Callable[[str], None]
@@ -620,11 +619,9 @@ def _prepare_root(root: str | os.PathLike | None) -> Path:
         raise ReproduceError(f"the data root {root} is not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=root, prefix=".write-probe-")  # writable? (holds for root and read-only mounts)
-        os.close(fd)
-        os.unlink(probe)
     except OSError as e:
         raise ReproduceError(f"cannot write into the data root {root} ({e.strerror or e})") from None
+    check_writable(root, "data root")
     return root
 
 
