@@ -18,7 +18,7 @@ import numpy as np
 
 VERDICTS = ("reproduced", "contradicted", "within noise", "not tested")
 # Metrics where a lower value is better; every other metric is higher-is-better.
-LOWER_IS_BETTER = {"stlpips", "lpips", "niqe", "mean_angle", "median_angle", "made_mm", "seconds"}
+LOWER_IS_BETTER = {"stlpips", "lpips", "niqe", "mean_angle", "median_angle", "made_mm", "made_detail_mm", "seconds"}
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,26 @@ def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run):
     table = pd.read_csv(results / "thumbnails.csv")
     assert table.loc[table["method"] != "LIIF", "Δpsnr vs LIIF"].str.match(r"^[+-]\d+\.\d+ \[[+-]\d+\.\d+, [+-]\d+\.\d+\]$").all()
     assert (ROOT / "runs" / "smoke" / "figures" / "thumbnails_contact_sheet.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_normals_notebook_tables_hold_finite_scores(smoke_run):
+    """07 on the smoke profile (synthetic maps): the issue's columns, every method, values in range, verdicts worded."""
+    import numpy as np
+    import pandas as pd
+
+    from reproduce.stats import VERDICTS
+
+    results = ROOT / "runs" / "smoke" / "results"
+    rows = pd.read_csv(results / "normals.csv")
+    assert list(rows.columns[:9]) == ["method", "scale", "fold", "object", "mean_angle", "median_angle", "within_11_25", "psnr", "made_mm"]
+    assert {"bicubic", "LIIF (photographs)", "LIIF fine-tuned (map)", "LIIF fine-tuned (detail)"} <= set(rows["method"])
+    methods = rows[rows["method"] != "ground-truth normals"]
+    assert methods["mean_angle"].between(0, 180).all() and methods["within_11_25"].between(0, 1).all()
+    assert np.isfinite(methods["psnr"]).all()
+    integrated = methods[methods["scale"] == 4]
+    assert np.isfinite(integrated["made_mm"]).all() and integrated["made_mm"].ge(0).all()
+    integration = pd.read_csv(results / "normals_integration.csv")
+    assert len(integration) == 2 and integration["made_mm"].lt(1.0).all()  # spheres: relief about 30 units
+    claims = pd.read_csv(results / "normals_claims.csv")
+    assert set(claims["verdict"]) <= set(VERDICTS) and len(claims) >= 9
