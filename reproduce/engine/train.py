@@ -70,20 +70,16 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     interruption would (the schedule still follows ``train.steps``); a later
     call with ``resume=True`` continues it. Without ``resume`` the out_dir must
     not hold a run yet (no ``last.pt``, no ``log.jsonl``); an empty folder is fine.
+
+    The steps, each a function below: check the run folder, set up the
+    processes, build model/optimizer/discriminator, restore a checkpoint,
+    build the data, then loop (learning rate, one optimisation step, log,
+    validate, checkpoint).
     """
     t, run = cfg["train"], cfg["run"]
     out_dir = Path(run["out_dir"])
     ckpt_path = out_dir / "last.pt"
-    if not resume:
-        if ckpt_path.exists():
-            raise ReproduceError(f"{out_dir} already holds a run ({ckpt_path.name}); "
-                                 "pass --resume to continue it or choose a fresh --out-dir")
-        if (out_dir / "log.jsonl").exists():  # killed before its first checkpoint: its log would get our lines
-            raise ReproduceError(f"{out_dir} already holds a run (log.jsonl, stopped before its first "
-                                 "checkpoint, so --resume has nothing to continue); choose a fresh --out-dir "
-                                 "or remove the old run")
-    if resume and not ckpt_path.exists():
-        raise ReproduceError(f"nothing to resume: {ckpt_path} does not exist")
+    check_run_folder(out_dir, resume)
     device = pick_device(t["device"])
     rank, world = init_distributed(device)
     main = rank == 0
@@ -92,55 +88,14 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     else:
         log = lambda message: None  # noqa: E731  (only rank 0 speaks)
 
-    torch.manual_seed(t["seed"])
-    model = make(cfg["model"]).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=t["lr"])
-    gan = None
-    if cfg["gan"]["discriminator"]:  # built before any RNG state is restored
-        if world > 1:
-            raise ReproduceError("adversarial training runs in one process (no DistributedDataParallel)")
-        gan = AdversarialStep(cfg["gan"], device, t["lr"])
-        if cfg["gan"]["init"] and not resume:
-            model.load_state_dict(load_checkpoint(cfg["gan"]["init"])["state_dict"])
-            log(f"generator initialised from {cfg['gan']['init']}")
-    step = 0
-    if resume:
-        ckpt = load_checkpoint(ckpt_path)
-        changed = [k for k in cfg if k != "run" and ckpt.get("config", {}).get(k) != cfg[k]]
-        if changed:
-            raise ReproduceError(f"{out_dir} holds a run with a different configuration ({', '.join(changed)} differ); "
-                                 "resume it with its own config or train into another out_dir")
-        if gan and "gan" not in ckpt:
-            raise ReproduceError(f"{ckpt_path} has no discriminator state: it was not saved by an adversarial run")
-        model.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        step = ckpt["step"]
-        if main:
-            _truncate_log(out_dir / "log.jsonl", step, log)
-        log(f"resuming {out_dir} at step {step}")
+    model, optimizer, gan = build_training(cfg, device, world, resume, log)
+    step = restore_checkpoint(cfg, ckpt_path, model, optimizer, gan, main, log) if resume else 0
     if main:
         write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
-    if gan and resume:
-        gan.load_state_dict(ckpt["gan"])
     net = DistributedDataParallel(model) if world > 1 else model
     if t["compile"]:
         net = torch.compile(net)
-
-    images = ImageSet(t["datasets"], limit=t["limit"])
-    if t["task"] == "implicit":
-        samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
-    elif t["task"] == "image":
-        samples = ImageCrops(images, t["patch"], t["scale_min"], t["scale_max"], t["augment"], t["upsample_input"], t["seed"])
-        if samples.skipped:
-            log(f"{samples.skipped} image(s) smaller than the {t['patch']}-pixel patch left out")
-    else:
-        raise ReproduceError(f"unknown train.task {t['task']!r}: implicit or image")
-    if t["loss"] not in LOSSES:
-        raise ReproduceError(f"unknown train.loss {t['loss']!r}: {' or '.join(LOSSES)}")
-    sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step,
-                               rank=rank, world_size=world)
-    loader = DataLoader(samples, batch_sampler=sampler, num_workers=t["workers"], persistent_workers=t["workers"] > 0)
+    images, loader = build_data(t, step, rank, world, log)
     validator = Validator(cfg["valid"], t["bf16"]) if cfg["valid"]["every"] and main else None
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training {cfg['model']['name']} ({n_params / 1e6:.2f} M parameters) on {len(images)} images, "
@@ -153,27 +108,15 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     progress = Progress(start, step)
     loss_sum, loss_n = 0.0, 0
     for batch in loader:
-        learning_rate = lr_at(step, t["steps"], t["lr"], **t["schedule"])
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate
+        learning_rate = set_learning_rate(optimizer, gan, step, t)
         if gan:
-            gan.set_lr(learning_rate)
             loss = gan(net, optimizer, batch, device, t["bf16"])
         else:
             loss = train_step(net, optimizer, batch, device, t["bf16"], t["loss"])
         loss_sum, loss_n, step = loss_sum + loss, loss_n + 1, step + 1
 
         if step % run["log_every"] == 0 or step == t["steps"]:
-            if world > 1:  # report the global batch's loss, not rank 0's slice
-                total = torch.tensor([loss_sum], dtype=torch.float64)
-                dist.all_reduce(total)
-                loss_sum = total.item() / world
-            progress.update(time.perf_counter(), step)
-            if main:  # the log keeps the raw speed of this interval; the console shows the smoothed one
-                _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": learning_rate, "it_per_s": progress.last_rate,
-                                      **(gan.last if gan else {})})
-            log(f"step {step}/{t['steps']}  loss {loss_sum / loss_n:.4f}  lr {learning_rate:.2e}  {progress.rate:.2f} it/s  "
-                f"ETA {_hms(progress.eta(t['steps']))}")
+            log_interval(out_dir, step, t["steps"], loss_sum, loss_n, learning_rate, progress, gan, world, main, log)
             loss_sum, loss_n = 0.0, 0
         if validator and (step % cfg["valid"]["every"] == 0 or step == t["steps"]):
             value = validator(model)
@@ -192,6 +135,104 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
         dist.barrier()  # the checkpoint is complete before any process returns
         dist.destroy_process_group()
     return ckpt_path
+
+
+def check_run_folder(out_dir: Path, resume: bool) -> None:
+    """A new run needs a folder without a run in it; a resumed one needs its checkpoint."""
+    ckpt_path = out_dir / "last.pt"
+    if not resume:
+        if ckpt_path.exists():
+            raise ReproduceError(f"{out_dir} already holds a run ({ckpt_path.name}); "
+                                 "pass --resume to continue it or choose a fresh --out-dir")
+        if (out_dir / "log.jsonl").exists():  # killed before its first checkpoint: its log would get our lines
+            raise ReproduceError(f"{out_dir} already holds a run (log.jsonl, stopped before its first "
+                                 "checkpoint, so --resume has nothing to continue); choose a fresh --out-dir "
+                                 "or remove the old run")
+    if resume and not ckpt_path.exists():
+        raise ReproduceError(f"nothing to resume: {ckpt_path} does not exist")
+
+
+def build_training(cfg: dict, device: torch.device, world: int, resume: bool, log: Callable[[str], None]):
+    """(model, optimizer, adversarial step or None), seeded; a GAN generator starts from ``gan.init`` unless resuming."""
+    t = cfg["train"]
+    torch.manual_seed(t["seed"])
+    model = make(cfg["model"]).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=t["lr"])
+    gan = None
+    if cfg["gan"]["discriminator"]:  # built before any RNG state is restored
+        if world > 1:
+            raise ReproduceError("adversarial training runs in one process (no DistributedDataParallel)")
+        gan = AdversarialStep(cfg["gan"], device, t["lr"])
+        if cfg["gan"]["init"] and not resume:
+            model.load_state_dict(load_checkpoint(cfg["gan"]["init"])["state_dict"])
+            log(f"generator initialised from {cfg['gan']['init']}")
+    return model, optimizer, gan
+
+
+def restore_checkpoint(cfg: dict, ckpt_path: Path, model, optimizer, gan, main: bool, log: Callable[[str], None]) -> int:
+    """Load model, optimizer, RNG (and discriminator) states of a run with the same config; returns its step."""
+    ckpt = load_checkpoint(ckpt_path)
+    out_dir = ckpt_path.parent
+    changed = [k for k in cfg if k != "run" and ckpt.get("config", {}).get(k) != cfg[k]]
+    if changed:
+        raise ReproduceError(f"{out_dir} holds a run with a different configuration ({', '.join(changed)} differ); "
+                             "resume it with its own config or train into another out_dir")
+    if gan and "gan" not in ckpt:
+        raise ReproduceError(f"{ckpt_path} has no discriminator state: it was not saved by an adversarial run")
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    step = ckpt["step"]
+    if main:
+        _truncate_log(out_dir / "log.jsonl", step, log)
+    if gan:
+        gan.load_state_dict(ckpt["gan"])
+    log(f"resuming {out_dir} at step {step}")
+    return step
+
+
+def build_data(t: dict, step: int, rank: int, world: int, log: Callable[[str], None]):
+    """(images, DataLoader) yielding this rank's batches from ``step`` on, for the configured task."""
+    images = ImageSet(t["datasets"], limit=t["limit"])
+    if t["task"] == "implicit":
+        samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
+    elif t["task"] == "image":
+        samples = ImageCrops(images, t["patch"], t["scale_min"], t["scale_max"], t["augment"], t["upsample_input"], t["seed"])
+        if samples.skipped:
+            log(f"{samples.skipped} image(s) smaller than the {t['patch']}-pixel patch left out")
+    else:
+        raise ReproduceError(f"unknown train.task {t['task']!r}: implicit or image")
+    if t["loss"] not in LOSSES:
+        raise ReproduceError(f"unknown train.loss {t['loss']!r}: {' or '.join(LOSSES)}")
+    sampler = StepBatchSampler(len(samples), t["batch_size"], t["steps"], t["seed"], t["repeat"], start_step=step,
+                               rank=rank, world_size=world)
+    loader = DataLoader(samples, batch_sampler=sampler, num_workers=t["workers"], persistent_workers=t["workers"] > 0)
+    return images, loader
+
+
+def set_learning_rate(optimizer, gan, step: int, t: dict) -> float:
+    """The schedule's learning rate at ``step``, set on the optimizer (and the discriminator's)."""
+    learning_rate = lr_at(step, t["steps"], t["lr"], **t["schedule"])
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
+    if gan:
+        gan.set_lr(learning_rate)
+    return learning_rate
+
+
+def log_interval(out_dir: Path, step: int, total: int, loss_sum: float, loss_n: int, learning_rate: float,
+                 progress: "Progress", gan, world: int, main: bool, log: Callable[[str], None]) -> None:
+    """One log line (file: this interval's raw speed; console: the smoothed speed and ETA)."""
+    if world > 1:  # report the global batch's loss, not rank 0's slice
+        total_loss = torch.tensor([loss_sum], dtype=torch.float64)
+        dist.all_reduce(total_loss)
+        loss_sum = total_loss.item() / world
+    progress.update(time.perf_counter(), step)
+    if main:
+        _append_log(out_dir, {"step": step, "loss": loss_sum / loss_n, "lr": learning_rate, "it_per_s": progress.last_rate,
+                              **(gan.last if gan else {})})
+    log(f"step {step}/{total}  loss {loss_sum / loss_n:.4f}  lr {learning_rate:.2e}  {progress.rate:.2f} it/s  "
+        f"ETA {_hms(progress.eta(total))}")
 
 
 def train_and_store(cfg: dict, checkpoint: str | Path, log: Callable[[str], None] = print) -> Path:

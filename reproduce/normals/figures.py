@@ -17,6 +17,17 @@ def crop_box(mask: np.ndarray, margin: int = 8) -> tuple[slice, slice]:
     return (slice(max(0, ys.min() - margin), ys.max() + 1 + margin), slice(max(0, xs.min() - margin), xs.max() + 1 + margin))
 
 
+def mask_outside(encoded: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """An encoded uint8 map (H, W, 3) with the pixels outside ``mask`` shown as the facing normal (128, 128, 255).
+
+    For display: outside the object a method's output is not scored (the
+    detail method recomposes there with an extrapolated shape).
+    """
+    out = encoded.copy()
+    out[~np.asarray(mask, bool)] = (128, 128, 255)
+    return out
+
+
 def angular_error_maps(gt: np.ndarray, outputs: dict[str, np.ndarray], mask: np.ndarray, vmax: float = 30.0, size: float = 2.6):
     """One panel per method: angle (degrees) between its output and ``gt`` (encoded uint8 (H, W, 3) maps), inside the mask."""
     import torch
@@ -46,7 +57,7 @@ def _grid_triangles(valid: np.ndarray) -> np.ndarray:
 
 
 def surfaces(depths: dict[str, np.ndarray], K: np.ndarray, stride: int = 3, elev: float = 25.0, azim: float = -60.0,
-             size: float = 3.2):
+             size: float = 3.2, title: str = ""):
     """Shaded 3D surfaces of depth maps (H, W) (NaN outside the object), same viewpoint and light for all.
 
     Points are back-projected with the camera ``K``; every ``stride``-th pixel
@@ -68,7 +79,7 @@ def surfaces(depths: dict[str, np.ndarray], K: np.ndarray, stride: int = 3, elev
             ax.plot_trisurf(x.ravel(), -z.ravel(), -y.ravel(), triangles=tri, color="0.8", shade=True, lightsource=light,
                             linewidth=0, antialiased=False)
         ax.view_init(elev=elev, azim=azim)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(f"{title}: {name}" if title else name, fontsize=9)
         ax.set_axis_off()
         try:
             ax.set_box_aspect((np.ptp(x[valid]) or 1, np.ptp(z[valid]) or 1, np.ptp(y[valid]) or 1))
