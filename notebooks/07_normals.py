@@ -316,7 +316,7 @@ for obj3d in [o for o in surface_objects if (o, s, "ground-truth normals") in ou
 # %%
 source_method = "LIIF fine-tuned (detail)"
 smooth = [report.smoothness_claim(rows, n, s) for n in names]
-display(Markdown("\n".join(c.sentence() for c in smooth)))
+display(Markdown("\n".join(report.smoothness_sentence(c) for c in smooth)))
 detail = report.summary(rows[rows["scale"] == s], metrics=("detail_ratio", "made_mm", "made_detail_mm"))
 display(Markdown(markdown_table(detail.drop(columns="scale"))))
 with_depth = detail.dropna(subset=["made_mm"]).set_index("method")
@@ -354,4 +354,5 @@ claims += smooth
 ledger = pd.DataFrame([c.as_dict() for c in claims])
 save_table(ledger, "normals_claims", results_dir, run)
 UNITS = {"mean_angle": "°", "made_mm": "mm", "psnr": "dB"}
-display(Markdown("\n".join(c.sentence(UNITS.get(c.metric, "")) for c in claims)))
+display(Markdown("\n".join(report.smoothness_sentence(c) if c.metric == "detail_ratio - 1" else c.sentence(UNITS.get(c.metric, ""))
+                           for c in claims)))

@@ -257,12 +257,14 @@ _ = save_figure(fig, "thumbnails_contact_sheet", figures_dir, dpi=90)
 # reproduced / contradicted / within noise).
 
 # %%
-lines = []
+lines, claims = [], []
 native = table[table["ground_truth"] == "native"]
 for other in [m for m in methods if m != "LIIF"]:
     for metric, unit in (("psnr", "dB"), ("stlpips", "")):
         for scope, part in ((f"all {table['image'].nunique()} images", table), (f"the {native['image'].nunique()} native ground truths", native)):
-            lines.append(paired_claim(part, "LIIF", other, metric, scope=scope).sentence(unit))
+            claims.append(paired_claim(part, "LIIF", other, metric, scope=scope))
+            lines.append(claims[-1].sentence(unit))
+save_table(pd.DataFrame([c.as_dict() for c in claims]), "thumbnails_claims", results_dir, run)  # for the claims ledger
 own_speed = computed.groupby("method", sort=False)["seconds"].mean()
 lines.append(f"* Time per image at ×{thumb_scale} ({gt_size}×{gt_size} output), measured now on {run.info['device']}: "
              + ", ".join(f"{m} {own_speed[m]:.2f} s" for m in own_speed.index) + ".")

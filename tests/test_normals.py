@@ -252,3 +252,20 @@ def test_figures_draw_error_maps_and_surfaces():
     fig = figures.surfaces({"gt": depth, "again": depth}, K, stride=2)
     assert len(fig.axes) == 2
     assert len(figures._grid_triangles(np.ones((3, 4), bool))) == 2 * 2 * 3
+
+
+def test_smoothness_claim_reads_the_detail_ratio():
+    import pandas as pd
+
+    from reproduce.normals import report
+
+    rows = pd.DataFrame({"method": ["m"] * 6, "scale": [8] * 6, "object": list("abcdef"), "fold": [0, 0, 1, 1, 2, 2],
+                         "detail_ratio": [0.5, 0.6, 0.7, 0.55, 0.65, 0.6]})
+    claim = report.smoothness_claim(rows, "m", 8)
+    assert claim.verdict == "reproduced" and claim.delta == pytest.approx(-0.4) and claim.win_rate == 1.0
+    assert "smoother than the truth on 100% of 6 objects" in report.smoothness_sentence(claim)
+    rows["detail_ratio"] = [0.5, 1.5, 0.9, 1.1, 1.0, 1.0]
+    assert report.smoothness_claim(rows, "m", 8).verdict == "within noise"
+    assert report.smoothness_claim(rows, "other", 8).verdict == "not tested"
+    summary = report.summary(rows.assign(mean_angle=1.0), metrics=("detail_ratio",))
+    assert summary["detail_ratio"].iloc[0] == pytest.approx(1.0) and summary["detail_ratio_fold_sd"].iloc[0] == pytest.approx(0.0)

@@ -132,3 +132,17 @@ def test_normals_notebook_tables_hold_finite_scores(smoke_run):
     assert len(integration) == 2 and integration["made_mm"].lt(1.0).all()  # spheres: relief about 30 units
     claims = pd.read_csv(results / "normals_claims.csv")
     assert set(claims["verdict"]) <= set(VERDICTS) and len(claims) >= 9
+
+
+@pytest.mark.slow
+def test_summary_notebook_builds_the_ledger(smoke_run):
+    """09 on the smoke profile: the ledger holds 07's and 08's claims, worded with the four verdicts only."""
+    import pandas as pd
+
+    from reproduce.ledger import COLUMNS, PENDING
+    from reproduce.stats import VERDICTS
+
+    table = pd.read_csv(ROOT / "runs" / "smoke" / "results" / "claims.csv")
+    assert list(table.columns) == COLUMNS and set(table["verdict"]) <= set(VERDICTS)
+    assert {"07_normals", "08_thumbnails"} <= set(table.loc[table["verdict"] != "not tested", "notebook"])
+    assert (table["verdict"] == "not tested").sum() >= len(PENDING)

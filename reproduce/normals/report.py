@@ -58,6 +58,15 @@ def compare(rows: pd.DataFrame, a: str, b: str, metric: str, scale: int, claim: 
     return paired_claim(at, a, b, metric, claim=claim, scope=f"x{scale}, held-out objects, one model per fold")
 
 
+def smoothness_sentence(result: ClaimResult) -> str:
+    """One Markdown line for a :func:`smoothness_claim` (the ratio, its interval, how many objects are smoother)."""
+    if result.verdict == "not tested":
+        return f"* {result.claim}: **not tested** ({result.scope})."
+    return (f"* {result.claim} ({result.scope}): detail energy ratio − 1 = {result.delta:+.3f} "
+            f"[{result.ci_low:+.3f}, {result.ci_high:+.3f}]; smoother than the truth on {result.win_rate:.0%} of "
+            f"{result.n_images} objects: **{result.verdict}**.")
+
+
 def smoothness_claim(rows: pd.DataFrame, method: str, scale: int) -> ClaimResult:
     """"``method``'s output is smoother than the true surface": detail energy ratio (output / ground truth) below 1.
 

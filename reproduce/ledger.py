@@ -1,0 +1,91 @@
+"""The study's claims ledger: every tested claim of every notebook in one table, and the untested ones named.
+
+Notebooks test claims with ``reproduce.claims`` and save them as
+``results/<name>_claims.csv`` (the fields of ``ClaimResult``) with a
+provenance sidecar naming the notebook. :func:`collect` gathers them into
+the ledger (``results/claims.csv``, columns :data:`COLUMNS`) and adds the
+claims the study has not tested yet (:data:`PENDING`) with the verdict
+"not tested" and the reason, so a reader sees what is missing as plainly as
+what was found.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .stats import VERDICTS
+
+COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "paper", "budget", "verdict", "notebook", "scope"]
+
+# Who made each notebook's claims, and the training budget behind its models.
+NOTEBOOK_CONTEXT = {
+    "07_normals": ("source report (normal maps) and this study",
+                   "LIIF 6000 steps on photographs; fine-tuned 200 steps x 8 crops per fold (5 folds, one model each)"),
+    "08_thumbnails": ("source report (thumbnails)",
+                      "CPU budget: LIIF, MetaSR, SRCNN 6000 steps each, one model per method"),
+}
+
+# The paper's and the source reports' claims that no notebook tests yet (issue numbers as filed).
+PENDING = [
+    ("LIIF paper, Table 1", "LIIF and MetaSR are close inside x1-x4; LIIF's lead grows out of distribution (x6-x30)",
+     "04_compare", "per-image scores of 03/04 and paired intervals not computed yet (issue 9)"),
+    ("LIIF paper, Table 1", "LIIF trained on x1-x4 stays close to fixed-scale EDSR-baseline networks at x2, x3, x4",
+     "05_ablations", "fixed-scale networks not trained yet (issue 11)"),
+    ("LIIF paper, Table 3", "-c (no cell decoding) loses at x2 and gains at x30", "05_ablations", "not trained yet (issue 11)"),
+    ("LIIF paper, Table 3", "-u (no feature unfolding) loses at every scale", "05_ablations", "not trained yet (issue 11)"),
+    ("LIIF paper, Table 3", "-e (no local ensemble) loses at every scale", "05_ablations", "not trained yet (issue 11)"),
+    ("LIIF paper, Table 3", "-d (shallower decoder) loses, most at large scales", "05_ablations", "not trained yet (issue 11)"),
+    ("IPF paper", "IPF on a frozen LIIF gives perceptually better outputs than LIIF", "06_ipf", "IPF not built yet (issue 12)"),
+    ("source report (normal maps)", "IPF fine-tuned on the detail component beats LIIF on normal maps", "07_normals",
+     "IPF not built yet (issue 12)"),
+    ("source report (thumbnails)", "IPF gives the best x8 thumbnails", "08_thumbnails", "IPF not built yet (issue 12)"),
+]
+
+
+def claims_files(results_dir: str | Path) -> list[Path]:
+    """The notebooks' claim tables under ``results_dir`` (``*_claims.csv``), sorted."""
+    return sorted(p for p in Path(results_dir).glob("*_claims.csv"))
+
+
+def read_claims(path: str | Path) -> pd.DataFrame:
+    """One notebook's claim table in the ledger's columns (notebook from its provenance sidecar)."""
+    path = Path(path)
+    table = pd.read_csv(path)
+    missing = {"claim", "delta", "ci_low", "ci_high", "verdict"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} is not a claims table (missing {', '.join(sorted(missing))})")
+    if not set(table["verdict"]) <= set(VERDICTS):
+        raise ValueError(f"{path} holds verdicts outside {VERDICTS}: {sorted(set(table['verdict']) - set(VERDICTS))}")
+    sidecar = path.with_name(path.stem + ".provenance.json")
+    info = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    notebook, profile = info.get("notebook", "?"), info.get("profile", "?")
+    source, budget = NOTEBOOK_CONTEXT.get(notebook, ("?", "?"))
+    if profile not in ("report", "cpu"):  # the budgets above describe the committed models only
+        budget = f"profile {profile}: see the notebook's budget table"
+    metric = table.get("metric", pd.Series([""] * len(table)))
+    return pd.DataFrame({
+        "source": table["source"] if "source" in table else source,
+        "claim": table["claim"] + " [" + metric.astype(str) + "]",
+        "ours": table["delta"], "ci_low": table["ci_low"], "ci_high": table["ci_high"],
+        "win_rate": table.get("win_rate", np.nan), "n": table.get("n_images", np.nan),
+        "paper": table["paper"] if "paper" in table else np.nan, "budget": budget,
+        "verdict": table["verdict"], "notebook": notebook, "scope": table.get("scope", ""),
+    })[COLUMNS]
+
+
+def collect(results_dir: str | Path) -> pd.DataFrame:
+    """The ledger: every saved claim table, then the pending claims as "not tested"."""
+    parts = [read_claims(p) for p in claims_files(results_dir)]
+    pending = pd.DataFrame([{"source": s, "claim": c, "ours": np.nan, "ci_low": np.nan, "ci_high": np.nan, "win_rate": np.nan,
+                             "n": np.nan, "paper": np.nan, "budget": "-", "verdict": "not tested", "notebook": nb,
+                             "scope": reason} for s, c, nb, reason in PENDING], columns=COLUMNS)
+    return pd.concat([*parts, pending], ignore_index=True) if parts else pending
+
+
+def verdict_counts(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Claims per notebook and verdict (every verdict a column, zeros included)."""
+    counts = ledger.groupby(["notebook", "verdict"]).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(VERDICTS), fill_value=0).reset_index()

@@ -1,0 +1,47 @@
+"""The claims ledger: notebooks' claim tables gathered, pending claims named, bad tables refused."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from reproduce import ledger
+from reproduce.claims import ClaimResult
+
+
+def write_claims(folder, name, notebook, verdicts, profile="report"):
+    rows = [ClaimResult(f"claim {k}", "A", "B", "psnr", "all images", 0.1 * k, 0.05 * k - 0.1, 0.2 * k, 0.6, 10, v).as_dict()
+            for k, v in enumerate(verdicts)]
+    pd.DataFrame(rows).to_csv(folder / f"{name}_claims.csv", index=False)
+    (folder / f"{name}_claims.provenance.json").write_text(json.dumps({"notebook": notebook, "profile": profile}))
+
+
+def test_collect_gathers_tables_and_adds_pending(tmp_path):
+    write_claims(tmp_path, "normals", "07_normals", ["reproduced", "within noise"])
+    write_claims(tmp_path, "thumbnails", "08_thumbnails", ["contradicted"], profile="smoke")
+    table = ledger.collect(tmp_path)
+    assert list(table.columns) == ledger.COLUMNS
+    tested = table[table["verdict"] != "not tested"]
+    assert list(tested["notebook"]) == ["07_normals", "07_normals", "08_thumbnails"]
+    assert tested["claim"].iloc[0] == "claim 0 [psnr]" and tested["ours"].iloc[1] == pytest.approx(0.1)
+    assert tested["budget"].iloc[0] == ledger.NOTEBOOK_CONTEXT["07_normals"][1]
+    assert tested["budget"].iloc[2].startswith("profile smoke")  # a smoke run's models are not the committed ones
+    assert (table["verdict"] == "not tested").sum() == len(ledger.PENDING)
+    counts = ledger.verdict_counts(table).set_index("notebook")
+    assert counts.loc["07_normals", "reproduced"] == 1 and counts.loc["08_thumbnails", "contradicted"] == 1
+    assert counts.loc["05_ablations", "not tested"] == sum(1 for p in ledger.PENDING if p[2] == "05_ablations")
+
+
+def test_no_tables_gives_only_the_pending_claims(tmp_path):
+    table = ledger.collect(tmp_path)
+    assert len(table) == len(ledger.PENDING) and set(table["verdict"]) == {"not tested"}
+
+
+def test_bad_claim_tables_are_refused(tmp_path):
+    write_claims(tmp_path, "x", "07_normals", ["holds"])
+    with pytest.raises(ValueError, match="verdicts outside"):
+        ledger.collect(tmp_path)
+    pd.DataFrame({"claim": ["c"], "verdict": ["reproduced"]}).to_csv(tmp_path / "x_claims.csv", index=False)
+    with pytest.raises(ValueError, match="not a claims table"):
+        ledger.collect(tmp_path)
