@@ -259,13 +259,28 @@ def test_smoothness_claim_reads_the_detail_ratio():
 
     from reproduce.normals import report
 
-    rows = pd.DataFrame({"method": ["m"] * 6, "scale": [8] * 6, "object": list("abcdef"), "fold": [0, 0, 1, 1, 2, 2],
-                         "detail_ratio": [0.5, 0.6, 0.7, 0.55, 0.65, 0.6]})
+    rows = pd.DataFrame({"method": ["m"] * 7, "scale": [8] * 7, "object": list("abcdefg"), "fold": [0, 0, 1, 1, 2, 2, 3],
+                         "detail_ratio": [0.5, 0.6, 0.7, 0.55, 0.65, 0.6, 3.0], "gt_detail_energy": [4.0] * 6 + [0.5]})
     claim = report.smoothness_claim(rows, "m", 8)
-    assert claim.verdict == "reproduced" and claim.delta == pytest.approx(-0.4) and claim.win_rate == 1.0
+    # the low-detail object g (ratio 3.0) is left out; the mean is over logs
+    assert claim.verdict == "reproduced" and claim.n_images == 6 and "left out: g" in claim.scope
+    assert claim.delta == pytest.approx(np.log([0.5, 0.6, 0.7, 0.55, 0.65, 0.6]).mean())
     assert "smoother than the truth on 100% of 6 objects" in report.smoothness_sentence(claim)
-    rows["detail_ratio"] = [0.5, 1.5, 0.9, 1.1, 1.0, 1.0]
+    assert report.smoothness_claim(rows, "m", 8, min_energy=0.0).n_images == 7
+    rows["detail_ratio"] = [0.5, 2.0, 0.9, 1.1, 1.0, 1.0, 1.0]
     assert report.smoothness_claim(rows, "m", 8).verdict == "within noise"
     assert report.smoothness_claim(rows, "other", 8).verdict == "not tested"
-    summary = report.summary(rows.assign(mean_angle=1.0), metrics=("detail_ratio",))
-    assert summary["detail_ratio"].iloc[0] == pytest.approx(1.0) and summary["detail_ratio_fold_sd"].iloc[0] == pytest.approx(0.0)
+
+
+def test_detail_depth_claim_pairs_errors_per_object():
+    import pandas as pd
+
+    from reproduce.normals import report
+
+    rows = pd.DataFrame({"method": ["m"] * 5, "scale": [4] * 5, "object": list("abcde"), "fold": [0, 0, 1, 1, 2],
+                         "made_mm": [1.0, 2.0, 3.0, 4.0, np.nan], "made_detail_mm": [1.5, 2.4, 3.6, 4.5, 1.0]})
+    claim = report.detail_depth_claim(rows, "m", 4)
+    assert claim.n_images == 4 and claim.delta == pytest.approx(0.5) and claim.verdict == "reproduced"
+    assert "larger on the high-detail pixels for 100% of 4 objects" in report.detail_depth_sentence(claim)
+    summary = report.summary(rows, metrics=("made_mm",))
+    assert summary["made_mm"].iloc[0] == pytest.approx(2.5) and summary["made_mm_fold_sd"].iloc[0] == pytest.approx(np.std([1.5, 3.5], ddof=1))

@@ -94,7 +94,7 @@ def evaluate_map(m: NormalMap, methods: dict[str, Method], scales: Sequence[int]
             seconds = time.perf_counter() - start
             row = {"method": name, "scale": scale, "fold": fold, "object": m.name,
                    **metrics.angular_stats(pred, gt.normals, hr_mask), "psnr": metrics.encoded_psnr(pred, gt.normals, hr_mask),
-                   "detail_ratio": metrics.detail_energy(pred, hr_mask) / gt_energy, "made_mm": math.nan,
+                   "detail_ratio": metrics.detail_energy(pred, hr_mask) / gt_energy, "gt_detail_energy": gt_energy, "made_mm": math.nan,
                    "made_detail_mm": math.nan, "seconds": seconds}
             if with_depth:
                 depth = integrator(pred)
@@ -112,5 +112,6 @@ def _depth_row(name, m, scale, fold, depth, gt, high_detail) -> dict:
     """The row of the integration of the ground-truth normals themselves (the depth errors' floor)."""
     return {"method": name, "scale": scale, "fold": fold, "object": m.name, "mean_angle": 0.0, "median_angle": 0.0,
             **{f"within_{k}": 1.0 for k in ("5", "11_25", "22_5")}, "psnr": math.inf, "detail_ratio": 1.0,
+            "gt_detail_energy": math.nan,
             "made_mm": made(depth, gt.depth, gt.mask.numpy()),
             "made_detail_mm": made(depth, gt.depth, gt.mask.numpy(), where=high_detail.numpy()), "seconds": math.nan}

@@ -29,6 +29,7 @@ from ..coords import centres
 from ..device import autocast_context
 from ..engine.schedule import lr_at
 from ..errors import ReproduceError
+from ..evaluate import file_digest
 from ..fileio import write_text_atomic
 from ..models import load_checkpoint, make, save_checkpoint
 from ..normalize import to_model
@@ -41,7 +42,7 @@ from .methods import lr_detail
 @dataclass
 class FinetuneConfig:
     """Fine-tuning settings; the defaults are this study's CPU budget (our choices, see the notebook)."""
-    steps: int = 300
+    steps: int = 200
     batch_size: int = 8
     inp_size: int = 32
     scale_max: float = 8.0
@@ -59,7 +60,12 @@ class FinetuneConfig:
 
 
 def dataset_mean(maps: Sequence[NormalMap], decomposition: bool, sigma: float = geometry.SHAPE_SIGMA) -> list[float]:
-    """Mean encoded value inside the masks of ``maps`` (of the detail components with ``decomposition``)."""
+    """Mean encoded value inside the masks of ``maps`` (of the detail components with ``decomposition``).
+
+    Computed on the full-resolution maps (the training inputs are LR crops,
+    whose detail is taken with the same sigma in LR pixels): a normalisation
+    constant, close to the facing normal's (0.5, 0.5, 1) for detail components.
+    """
     total, count = torch.zeros(3, dtype=torch.float64), 0
     for m in maps:
         n = m.normals
@@ -159,6 +165,7 @@ def finetune(init_checkpoint: str | Path, maps: Sequence[NormalMap], cfg: Finetu
     model.eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, model.half(), spec, cfg.steps, config={"finetune": cfg.as_dict(), "init": str(init_checkpoint),
+                                                                     "init_sha256": file_digest(init_checkpoint),
                                                                      "train_maps": [m.name for m in maps]},
                     provenance={**origin, "seconds": round(time.perf_counter() - start, 1), "stored_dtype": "float16"})
     write_text_atomic(out.with_suffix(".log.jsonl"), "".join(json.dumps(r) + "\n" for r in records))

@@ -9,7 +9,7 @@ from ..stats import paired_difference, verdict
 
 # results/normals.csv: the issue's columns first, then ours.
 CSV_COLUMNS = ["method", "scale", "fold", "object", "mean_angle", "median_angle", "within_11_25", "psnr", "made_mm",
-               "within_5", "within_22_5", "made_detail_mm", "detail_ratio", "seconds"]
+               "within_5", "within_22_5", "made_detail_mm", "detail_ratio", "gt_detail_energy", "seconds"]
 
 # Published reference for the integrator check: MADE (mm) of bilateral normal
 # integration (BiNI, Cao et al., ECCV 2022; k = 2, perspective) on the same
@@ -58,27 +58,59 @@ def compare(rows: pd.DataFrame, a: str, b: str, metric: str, scale: int, claim: 
     return paired_claim(at, a, b, metric, claim=claim, scope=f"x{scale}, held-out objects, one model per fold")
 
 
+# Objects whose true surface has almost no fine detail (a detail energy below
+# this many degrees, e.g. the ball) are left out of the smoothness claim: a
+# ratio of two near-zero energies says nothing about smoothing.
+MIN_DETAIL_ENERGY = 1.0
+
+
 def smoothness_sentence(result: ClaimResult) -> str:
-    """One Markdown line for a :func:`smoothness_claim` (the ratio, its interval, how many objects are smoother)."""
+    """One Markdown line for a :func:`smoothness_claim` (geometric-mean ratio, its interval, share of smoother objects)."""
     if result.verdict == "not tested":
         return f"* {result.claim}: **not tested** ({result.scope})."
-    return (f"* {result.claim} ({result.scope}): detail energy ratio − 1 = {result.delta:+.3f} "
-            f"[{result.ci_low:+.3f}, {result.ci_high:+.3f}]; smoother than the truth on {result.win_rate:.0%} of "
+    ratio = lambda v: f"{np.exp(v):.2f}"  # noqa: E731
+    return (f"* {result.claim} ({result.scope}): geometric-mean detail energy ratio {ratio(result.delta)} "
+            f"[{ratio(result.ci_low)}, {ratio(result.ci_high)}]; smoother than the truth on {result.win_rate:.0%} of "
             f"{result.n_images} objects: **{result.verdict}**.")
 
 
-def smoothness_claim(rows: pd.DataFrame, method: str, scale: int) -> ClaimResult:
-    """"``method``'s output is smoother than the true surface": detail energy ratio (output / ground truth) below 1.
+def smoothness_claim(rows: pd.DataFrame, method: str, scale: int, min_energy: float = MIN_DETAIL_ENERGY) -> ClaimResult:
+    """"``method``'s output is smoother than the true surface": log detail energy ratio (output / truth) below 0.
 
-    Tested as the mean of (ratio - 1) over objects with a bootstrap interval;
-    reproduced when the whole interval is below 0.
+    Per object the log of ``detail_ratio`` (so a ratio of 2 and one of 1/2
+    weigh the same), over the objects whose true detail energy
+    (``gt_detail_energy``, degrees) is at least ``min_energy``; the mean with a
+    bootstrap interval, reproduced when the whole interval is below 0.
     """
     group = rows[(rows["method"] == method) & (rows["scale"] == scale)]
-    claim = f"{method} at x{scale} is smoother than the true surface (detail energy ratio < 1)"
-    scope = f"x{scale}, held-out objects"
+    left_out = group[group["gt_detail_energy"] < min_energy]["object"].tolist()
+    group = group[group["gt_detail_energy"] >= min_energy]
+    claim = f"{method} at x{scale} is smoother than the true surface"
+    scope = f"x{scale}, held-out objects with detail energy >= {min_energy:g} deg" + (f" (left out: {', '.join(left_out)})" if left_out else "")
     if group.empty:
-        return ClaimResult(claim, method, "ground truth", "detail_ratio", f"{scope}; no scores", None, None, None, None, 0, "not tested")
-    ratio = group["detail_ratio"].to_numpy()
-    diff = paired_difference(ratio, np.ones_like(ratio), lower_is_better=True)
-    return ClaimResult(claim, method, "ground truth", "detail_ratio - 1", scope, diff.delta, diff.ci_low, diff.ci_high,
+        return ClaimResult(claim, method, "ground truth", "log detail ratio", f"{scope}; no scores", None, None, None, None, 0, "not tested")
+    log_ratio = np.log(group["detail_ratio"].to_numpy())
+    diff = paired_difference(log_ratio, np.zeros_like(log_ratio), lower_is_better=True)
+    return ClaimResult(claim, method, "ground truth", "log detail ratio", scope, diff.delta, diff.ci_low, diff.ci_high,
                        diff.win_rate, diff.n_images, verdict(diff, -1))
+
+
+def detail_depth_sentence(result: ClaimResult) -> str:
+    """One Markdown line for a :func:`detail_depth_claim`."""
+    if result.verdict == "not tested":
+        return f"* {result.claim}: **not tested** ({result.scope})."
+    return (f"* {result.claim} ({result.scope}): high-detail minus overall depth error {result.delta:+.3f} mm "
+            f"[{result.ci_low:+.3f}, {result.ci_high:+.3f}]; larger on the high-detail pixels for {result.win_rate:.0%} of "
+            f"{result.n_images} objects: **{result.verdict}**.")
+
+
+def detail_depth_claim(rows: pd.DataFrame, method: str, scale: int) -> ClaimResult:
+    """"``method``'s depth error is larger on high-detail pixels than overall": made_detail_mm - made_mm, paired over objects."""
+    group = rows[(rows["method"] == method) & (rows["scale"] == scale)].dropna(subset=["made_mm", "made_detail_mm"])
+    claim = f"{method} at x{scale}: the depth error is larger on the high-detail pixels than overall"
+    scope = f"x{scale}, held-out objects with depth"
+    if group.empty:
+        return ClaimResult(claim, method, "all pixels", "made_detail_mm - made_mm", f"{scope}; no scores", None, None, None, None, 0, "not tested")
+    diff = paired_difference(group["made_detail_mm"].to_numpy(), group["made_mm"].to_numpy())
+    return ClaimResult(claim, method, "all pixels", "made_detail_mm - made_mm", scope, diff.delta, diff.ci_low, diff.ci_high,
+                       diff.win_rate, diff.n_images, verdict(diff, 1))
