@@ -87,9 +87,8 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from reproduce.evaluate import file_digest
 from reproduce.figures import image_grid
-from reproduce.models import load, load_checkpoint
+from reproduce.models import load
 from reproduce.normals import data as ndata
 from reproduce.normals import evaluate as nevaluate
 from reproduce.normals import figures as nfigures
@@ -143,29 +142,7 @@ if missing and not train:
 if train and missing:
     ft.finetune_folds(liif_checkpoint, maps, fold_objects, cfg, normals_checkpoint_dir)
 
-budget = []
-liif_digest = file_digest(liif_checkpoint) if Path(liif_checkpoint).is_file() else None
-for k in range(len(fold_objects)):
-    for variant in ft.VARIANTS:
-        path = ft.checkpoint_path(normals_checkpoint_dir, variant, k)
-        if not path.is_file():
-            continue
-        ckpt = load_checkpoint(path)
-        c, prov = ckpt["config"]["finetune"], ckpt.get("provenance", {})
-        tested = set(fold_objects[k])
-        if tested & {ndata.SAME_OBJECT.get(n, n) for n in ckpt["config"]["train_maps"]}:
-            raise ValueError(f"{path} was trained on a map of an object it is tested on ({tested})")
-        start_digest = ckpt["config"].get("init_sha256")
-        if start_digest and liif_digest and start_digest != liif_digest:
-            raise ValueError(f"{path} was fine-tuned from another LIIF than {liif_checkpoint} (sha256 differs): "
-                             "remove the fine-tuned checkpoints and run with train=True")
-        budget.append({"variant": variant, "fold": k, "steps": c["steps"], "batch": c["batch_size"], "lr crop": c["inp_size"],
-                       "scale max": c["scale_max"], "training maps": len(ckpt["config"]["train_maps"]),
-                       "data mean": ", ".join(f"{v:.3f}" for v in ckpt["model"]["args"]["data_mean"]),
-                       "minutes": prov.get("seconds", float("nan")) / 60,
-                       "start checked": "sha256 match" if start_digest else f"path only ({ckpt['config']['init']})",
-                       "cpu": prov.get("device", "?")})
-budget = pd.DataFrame(budget)
+budget = ft.budget_table(normals_checkpoint_dir, fold_objects, liif_checkpoint)  # refuses a model that saw its test objects
 if len(budget):
     save_table(budget, "normals_budget", results_dir, run)
     display(Markdown(markdown_table(budget.drop(columns="cpu"))))
@@ -233,21 +210,8 @@ photo_liif = load(liif_checkpoint) if Path(liif_checkpoint).is_file() else None
 rows, outputs, missing_methods = [], nevaluate.Outputs(), set()
 test_maps = {m.name: m for m in maps if m.group == "DiLiGenT"}
 for k, objs in enumerate(fold_objects):
-    fold_methods = {"bicubic": methods.bicubic}
-    if photo_liif is not None:
-        fold_methods["LIIF (photographs)"] = lambda lr, mk, size: methods.model_on_map(photo_liif, lr, size, bf16=bf16)
-    else:
-        missing_methods.add("LIIF (photographs)")
-    for variant, name in (("map", "LIIF fine-tuned (map)"), ("detail", "LIIF fine-tuned (detail)")):
-        path = ft.checkpoint_path(normals_checkpoint_dir, variant, k)
-        if not path.is_file():
-            missing_methods.add(name)
-            continue
-        model = load(path)
-        if variant == "map":
-            fold_methods[name] = lambda lr, mk, size, model=model: methods.model_on_map(model, lr, size, bf16=bf16)
-        else:
-            fold_methods[name] = lambda lr, mk, size, model=model: methods.model_on_detail(model, lr, mk, size, bf16=bf16)
+    fold_methods, absent = methods.fold_methods(photo_liif, normals_checkpoint_dir, k, bf16=bf16)
+    missing_methods.update(absent)
     for obj in objs:
         rows += nevaluate.evaluate_map(test_maps[obj], fold_methods, normal_scales, k, depth_scales=normal_depth_scales,
                                        keep_scales=[normal_figure_scale], outputs=outputs)

@@ -284,3 +284,27 @@ def test_detail_depth_claim_pairs_errors_per_object():
     assert "larger on the high-detail pixels for 100% of 4 objects" in report.detail_depth_sentence(claim)
     summary = report.summary(rows, metrics=("made_mm",))
     assert summary["made_mm"].iloc[0] == pytest.approx(2.5) and summary["made_mm_fold_sd"].iloc[0] == pytest.approx(np.std([1.5, 3.5], ddof=1))
+
+
+def test_budget_table_and_fold_methods_read_the_stored_models(tmp_path):
+    from reproduce.errors import ReproduceError
+
+    torch.manual_seed(0)
+    init = tmp_path / "init.pt"
+    save_checkpoint(init, make(liif_spec()), liif_spec())
+    maps = [data.synthetic_map(64, 80, seed=s) for s in range(2)]
+    cfg = ft.FinetuneConfig(steps=1, batch_size=1, inp_size=12, scale_max=2, sample_q=16, log_every=1)
+    folder = tmp_path / "normals"
+    ft.finetune(init, maps, cfg, ft.checkpoint_path(folder, "map", 0), log=lambda s: None)
+    table = ft.budget_table(folder, [["elsewhere"]], init)
+    assert list(table["variant"]) == ["map"] and table["start checked"].iloc[0] == "sha256 match" and table["steps"].iloc[0] == 1
+    with pytest.raises(ReproduceError, match="object its fold tests"):
+        ft.budget_table(folder, [["synthetic0"]], init)
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, make(liif_spec()), liif_spec(), step=5)
+    with pytest.raises(ReproduceError, match="another LIIF"):
+        ft.budget_table(folder, [["elsewhere"]], other)
+    chosen, missing = methods.fold_methods(None, folder, 0)
+    assert list(chosen) == ["bicubic", "LIIF fine-tuned (map)"] and missing == ["LIIF (photographs)", "LIIF fine-tuned (detail)"]
+    lr, lr_mask, size = data.degrade(maps[0].normals, maps[0].mask, 2)
+    assert chosen["LIIF fine-tuned (map)"](lr, lr_mask, size).shape == (3, *size)

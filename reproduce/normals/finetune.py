@@ -204,3 +204,41 @@ def finetune_folds(init_checkpoint: str | Path, maps: Sequence[NormalMap], fold_
                 finetune(init_checkpoint, train_maps, run_cfg, path, log=log)
             done.append(path)
     return done
+
+
+def budget_table(folder: str | Path, fold_objects: Sequence[Sequence[str]], liif_checkpoint: str | Path | None = None):
+    """One row per stored fine-tuned model: its budget, data mean, time and CPU, checked against its fold.
+
+    Raises ``ReproduceError`` when a model was trained on a map of an object
+    its fold tests, or (when it recorded one) when the sha256 of its starting
+    LIIF differs from ``liif_checkpoint``'s. Missing checkpoints are skipped.
+    """
+    import pandas as pd
+
+    from ..models import load_checkpoint
+    from .data import SAME_OBJECT
+
+    digest = file_digest(liif_checkpoint) if liif_checkpoint and Path(liif_checkpoint).is_file() else None
+    rows = []
+    for fold, tested in enumerate(fold_objects):
+        for variant in VARIANTS:
+            path = checkpoint_path(folder, variant, fold)
+            if not path.is_file():
+                continue
+            ckpt = load_checkpoint(path)
+            config, prov = ckpt["config"], ckpt.get("provenance", {})
+            seen = {SAME_OBJECT.get(n, n) for n in config["train_maps"]}
+            if seen & set(tested):
+                raise ReproduceError(f"{path} was trained on a map of an object its fold tests ({', '.join(sorted(seen & set(tested)))})")
+            start = config.get("init_sha256")
+            if start and digest and start != digest:
+                raise ReproduceError(f"{path} was fine-tuned from another LIIF than {liif_checkpoint} (sha256 differs): "
+                                     "remove the fine-tuned checkpoints and fine-tune again")
+            c = config["finetune"]
+            rows.append({"variant": variant, "fold": fold, "steps": c["steps"], "batch": c["batch_size"], "lr crop": c["inp_size"],
+                         "scale max": c["scale_max"], "training maps": len(config["train_maps"]),
+                         "data mean": ", ".join(f"{v:.3f}" for v in ckpt["model"]["args"]["data_mean"]),
+                         "minutes": prov.get("seconds", float("nan")) / 60,
+                         "start checked": "sha256 match" if start and digest else f"path only ({config['init']})",
+                         "cpu": prov.get("device", "?")})
+    return pd.DataFrame(rows)

@@ -42,3 +42,30 @@ def model_on_detail(model, lr: torch.Tensor, lr_mask: torch.Tensor, size: tuple[
     shape, detail = lr_detail(lr, lr_mask, sigma)
     detail_hr = model_on_map(model, detail, size, bf16=bf16, chunk=chunk)
     return geometry.recompose(resize_normals(shape, size), detail_hr)
+
+
+def fold_methods(photo_liif, checkpoint_folder, fold: int, bf16: bool = False) -> tuple[dict, list[str]]:
+    """The methods evaluated on one fold's objects, and the names of those without a checkpoint.
+
+    bicubic; LIIF trained on photographs on the map (``photo_liif``, or None);
+    the fold's LIIF fine-tuned on the map and on the detail component.
+    """
+    from ..models import load
+    from .finetune import checkpoint_path
+
+    chosen, missing = {"bicubic": bicubic}, []
+    if photo_liif is not None:
+        chosen["LIIF (photographs)"] = lambda lr, mask, size: model_on_map(photo_liif, lr, size, bf16=bf16)
+    else:
+        missing.append("LIIF (photographs)")
+    for variant, name in (("map", "LIIF fine-tuned (map)"), ("detail", "LIIF fine-tuned (detail)")):
+        path = checkpoint_path(checkpoint_folder, variant, fold)
+        if not path.is_file():
+            missing.append(name)
+            continue
+        model = load(path)
+        if variant == "map":
+            chosen[name] = lambda lr, mask, size, model=model: model_on_map(model, lr, size, bf16=bf16)
+        else:
+            chosen[name] = lambda lr, mask, size, model=model: model_on_detail(model, lr, mask, size, bf16=bf16)
+    return chosen, missing
