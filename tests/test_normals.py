@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from reproduce.models import LIIF, load, make, save_checkpoint
+from reproduce.models import load, make, save_checkpoint
 from reproduce.normals import data, geometry, integrate, metrics
 from reproduce.normals import evaluate as nevaluate
 from reproduce.normals import finetune as ft

@@ -45,7 +45,7 @@ from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSampl
 from ..device import pick_device
 from ..errors import ReproduceError
 from ..fileio import write_text_atomic
-from ..models import build_from_checkpoint, load_checkpoint, make, save_checkpoint, save_weights
+from ..models import load_checkpoint, make, save_checkpoint, save_weights
 from ..normalize import to_model
 from ..provenance import provenance
 from .adversarial import AdversarialStep

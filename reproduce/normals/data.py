@@ -7,7 +7,6 @@ with masks. Files store white outside the mask.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence

@@ -48,7 +48,7 @@ def run_windowed(method: Method, lr: torch.Tensor, lr_mask: torch.Tensor, scale:
     s = int(scale)
     y0, y1, x0, x1 = window(lr_mask, margin)
     part = method(lr[:, y0:y1, x0:x1], lr_mask[y0:y1, x0:x1], ((y1 - y0) * s, (x1 - x0) * s))
-    out = geometry.fill_background(torch.zeros(3, lr.shape[1] * s, lr.shape[2] * s), torch.zeros(lr.shape[1] * s, lr.shape[2] * s, dtype=torch.bool))
+    out = geometry.facing(lr.shape[1] * s, lr.shape[2] * s)
     out[:, y0 * s:y1 * s, x0 * s:x1 * s] = part
     return out
 
@@ -75,16 +75,16 @@ def evaluate_map(m: NormalMap, methods: dict[str, Method], scales: Sequence[int]
         gt = m.crop(*hr_size)
         hr_mask = gt.mask
         with_depth = gt.depth is not None and gt.K is not None and scale in depth_scales
+        detail = metrics.detail_angle(gt.normals, hr_mask)
+        gt_energy = float(detail[hr_mask].double().mean())  # = metrics.detail_energy(gt.normals, hr_mask)
         if with_depth:
             integrator = Integrator(hr_mask, gt.K)
             depth_gt_normals = integrator(gt.normals)
-            detail = metrics.detail_angle(gt.normals, hr_mask)
             cut = torch.quantile(detail[hr_mask].float(), 1 - DETAIL_SHARE)
             high_detail = (detail >= cut) & hr_mask
             rows.append(_depth_row("ground-truth normals", m, scale, fold, depth_gt_normals, gt, high_detail))
             if outputs is not None and scale in keep_scales:
                 outputs.depths[(m.name, scale, "ground-truth normals")] = depth_gt_normals.astype(np.float32)
-        gt_energy = metrics.detail_energy(gt.normals, hr_mask)
         if outputs is not None and scale in keep_scales:
             outputs.lr[(m.name, scale)] = to_uint8(lr)
             outputs.maps[(m.name, scale, "ground truth")] = to_uint8(gt.normals)

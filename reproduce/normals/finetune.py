@@ -15,24 +15,21 @@ what ``methods.model_on_detail`` recomposes at test time.
 from __future__ import annotations
 
 import json
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..coords import centres
-from ..device import autocast_context
 from ..engine.schedule import lr_at
+from ..engine.train import train_step
 from ..errors import ReproduceError
 from ..evaluate import file_digest
 from ..fileio import write_text_atomic
 from ..models import load_checkpoint, make, save_checkpoint
-from ..normalize import to_model
 from ..provenance import provenance
 from . import geometry
 from .data import NormalMap, fill_lr, resize_mask, resize_normals
@@ -148,14 +145,7 @@ def finetune(init_checkpoint: str | Path, maps: Sequence[NormalMap], cfg: Finetu
         lr_now = lr_at(step, cfg.steps, cfg.lr)  # halved at 20/40/60/80 % (the source's schedule, shortened)
         for group in optimizer.param_groups:
             group["lr"] = lr_now
-        b = batch(maps, cfg, step)
-        with autocast_context(device, cfg.bf16):
-            pred = model(to_model(b["inp"].to(device)), b["coord"].to(device), b["cell"].to(device))
-        loss = F.l1_loss(pred.float(), to_model(b["gt"].to(device)))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.item()
+        loss_sum += train_step(model, optimizer, batch(maps, cfg, step), torch.device(device), cfg.bf16)  # L1 in [-1, 1]
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             n = (step % cfg.log_every) + 1
             records.append({"step": step + 1, "loss": loss_sum / n, "lr": lr_now,

@@ -44,10 +44,14 @@ def renormalise(vectors: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return torch.where(norm > eps, vectors / norm.clamp_min(eps), facing.expand_as(vectors))
 
 
+def facing(height: int, width: int, dtype=torch.float32, device=None) -> torch.Tensor:
+    """A (3, height, width) map of the camera-facing normal (0, 0, 1): the background."""
+    return torch.tensor(FACING, dtype=dtype, device=device).view(3, 1, 1).repeat(1, height, width)
+
+
 def fill_background(normals: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Normals with every pixel outside ``mask`` set to the camera-facing normal (0, 0, 1)."""
-    facing = torch.tensor(FACING, dtype=normals.dtype, device=normals.device).view(3, 1, 1)
-    return torch.where(mask.unsqueeze(0), normals, facing.expand_as(normals))
+    return torch.where(mask.unsqueeze(0), normals, facing(*normals.shape[-2:], dtype=normals.dtype, device=normals.device))
 
 
 def rotation_to(shape: torch.Tensor) -> torch.Tensor:
