@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
         "task": "implicit",
         "patch": 96,            # image task: HR crop size
         "upsample_input": False,  # image task: feed the bicubic upsample (SRCNN)
+        # image task: one scale ~ U(scale_min, scale_max) per batch, shared by its crops (so LR
+        # crops of a mixed-scale run stack), for implicit models trained on whole images (IPF)
+        "scale_per_batch": False,
+        "freeze": [],           # submodules kept fixed (not optimised), e.g. [base] for IPF's LIIF
         "loss": "l1",           # l1 (LIIF) or mse (SRCNN, SRResNet)
         "augment": True,        # 8 dihedral transforms
         "batch_size": 16,
@@ -56,9 +60,11 @@ DEFAULTS: dict[str, Any] = {
     "gan": {
         "discriminator": None,  # registry spec, e.g. {name: srgan-discriminator, args: {patch: 96}}
         "init": None,           # checkpoint the generator starts from (SRGAN: the trained SRResNet)
+        "init_into": "",        # submodule that checkpoint fills ("" the whole model; IPF: base, its LIIF)
         "content": "vgg",       # ST-LPIPS network used as the content loss
         "adv_weight": 1.0e-3,   # SRGAN's weight of the adversarial term
-        "pixel_weight": 0.0,    # optional MSE term (0 in SRGAN)
+        "pixel_weight": 0.0,    # weight of the pixel term (0 in SRGAN)
+        "pixel_loss": "mse",    # mse or l1 (IPF, ESRGAN)
     },
     "run": {
         "out_dir": "runs/default",

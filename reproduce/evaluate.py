@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import torch
 
-from .data import EvalPairs, ImageSet, dataset_files, make_lr, to_tensor
+from .data import EvalPairs, ImageSet, dataset_files, make_lr, read_image, to_tensor
 from .engine.predict import upscale
 from .fileio import write_text_atomic
 from .imresize import imresize
@@ -124,6 +124,79 @@ def score_pairs(run: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor], pa
         out.append({"index": i, "psnr": float(psnr(sr, hr_t, preset, scale)), "ssim": float(ssim(sr, hr_t, preset, scale)),
                     **{key: float(fn(sr, hr_t)) for key, fn in extra_metrics.items()}})
     return out
+
+
+def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float], *, seed: int = -1,
+                 images: dict[str, Iterable[str]] | None = None, bf16: bool = False, chunk: int = 30000,
+                 extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None,
+                 partial: str | Path | None = None, progress: Callable[[str], None] | None = None):
+    """Per-image scores of one method: the rows of a score table (``reproduce.scores``).
+
+    Args:
+        method: as in :func:`evaluate`; ``name`` and ``seed`` label its rows
+            (seed -1 for methods without one).
+        images: ``{set: image names}`` to score only those (file stems, e.g.
+            a ``scores.fixed_sample``); sets not named score every image.
+        extra_metrics: name -> ``fn(sr, hr)`` on the un-shaved (3, H, W)
+            [0, 1] pair (ST-LPIPS, NIQE, ...).
+        partial: a CSV that makes a long evaluation resumable: rows already
+            in it (same method, seed, set, image, scale) are kept, not
+            recomputed, and it is rewritten atomically after every set and
+            scale, so an interrupted run loses at most one set x scale.
+
+    Returns:
+        DataFrame with columns ``method, seed, set, image, scale, psnr, ssim``,
+        the extra metrics and ``seconds`` (upscaling and scoring one image),
+        one row per image and scale, in set, scale, image order.
+    """
+    import time
+
+    import pandas as pd
+
+    run = upscaler(method, chunk, bf16)
+    key = ["method", "seed", "set", "image", "scale"]
+    done = pd.DataFrame()
+    if partial is not None and Path(partial).is_file():
+        done = pd.read_csv(partial, dtype={"image": str, "set": str, "method": str}, keep_default_na=False,
+                           na_values={c: ["", "nan", "NaN"] for c in ("psnr", "ssim", "stlpips", "niqe", "seconds")})
+        done = done.astype({"seed": int, "scale": float})  # "2" in the file is the scale 2.0
+    have = set(map(tuple, done[key].itertuples(index=False, name=None))) if len(done) else set()
+    rows = done.to_dict("records")
+    for set_name in sets:
+        files = dataset_files(set_name)
+        if images is not None and set_name in images:
+            wanted = set(images[set_name])
+            unknown = wanted - {f.stem for f in files}
+            if unknown:
+                raise ValueError(f"{set_name} has no image(s) {', '.join(sorted(unknown))}")
+            files = [f for f in files if f.stem in wanted]
+        preset = preset_for_set(set_name)
+        for scale in scales:
+            todo = [f for f in files if (name, seed, set_name, f.stem, float(scale)) not in have]
+            if not todo:
+                continue
+            for f in todo:
+                start = time.perf_counter()
+                row = score_pairs(run, EvalPairs([read_image(f)], scale), preset, scale, extra_metrics)[0]
+                row.pop("index")
+                rows.append({"method": name, "seed": seed, "set": set_name, "image": f.stem, "scale": float(scale),
+                             **row, "seconds": time.perf_counter() - start})
+            if partial is not None:
+                Path(partial).parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(Path(partial), pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
+            if progress:
+                part = [r for r in rows if r["set"] == set_name and r["scale"] == float(scale) and r["method"] == name]
+                progress(f"{name:<12} {set_name:<9} x{scale:<5g} {len(part):>3} images  "
+                         f"PSNR {sum(r['psnr'] for r in part) / len(part):.3f}")
+    table = pd.DataFrame(rows)
+    if len(table):
+        wanted_sets = list(sets)
+        table = table[table["method"].eq(name) & table["seed"].eq(seed) & table["set"].isin(wanted_sets)
+                      & table["scale"].isin([float(s) for s in scales])]
+        if images is not None:
+            keep = table.apply(lambda r: r["set"] not in images or r["image"] in set(images[r["set"]]), axis=1)
+            table = table[keep]
+    return table.reset_index(drop=True)
 
 
 # Part of every cache key, with a digest of the package's source code (so
@@ -243,6 +316,27 @@ def example_outputs(methods: dict[str, object], set_name: str, index: int, scale
         with torch.no_grad():
             out[f"{name} x{scale:g}"] = upscaler(method, chunk, bf16)(lr_t, size)
     out["ground truth"] = hr_t
+    return out
+
+
+def crop_scores(outputs: dict[str, torch.Tensor], gt: torch.Tensor, box: tuple[int, int, int, int],
+                lpips=None) -> dict[str, dict[str, float]]:
+    """PSNR (RGB, no shave) and, with an ST-LPIPS model, its distance, of each output on one crop.
+
+    outputs: name -> (3, H, W) in [0, 1]; gt likewise; box (y, x, h, w) in
+    output pixels. What a figure's per-crop titles show: the crop's own
+    numbers, not the whole image's.
+    """
+    y, x, h, w = box
+    ref = gt[:, y:y + h, x:x + w]
+    out = {}
+    for name, img in outputs.items():
+        crop = img[:, y:y + h, x:x + w]
+        scores = {"psnr": float(psnr(crop, ref, "rgb-full", 1))}
+        if lpips is not None:
+            with torch.no_grad():
+                scores["stlpips"] = float(lpips(crop.unsqueeze(0).float(), ref.unsqueeze(0).float())[0])
+        out[name] = scores
     return out
 
 

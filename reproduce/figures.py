@@ -127,3 +127,55 @@ def contact_sheet(rows: Sequence[tuple[str, dict]], crop: tuple[int, int, int, i
         axes[r, 0].text(-0.06, 0.5, label, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def loss_terms(log: Sequence[dict], terms: Sequence[str], title: str = "", smooth: int = 1):
+    """Each named term of a training log against the step, one small panel per term.
+
+    ``smooth`` > 1 overlays a running mean over that many log points (the raw
+    values stay visible: adversarial terms are noisy by nature).
+    """
+    terms = [t for t in terms if any(t in r for r in log)]
+    ncols = min(4, max(1, len(terms)))
+    nrows = -(-len(terms) // ncols) or 1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False)
+    for ax in axes.flat[len(terms):]:
+        ax.axis("off")
+    for ax, term in zip(axes.flat, terms):
+        steps, values = zip(*[(r["step"], r[term]) for r in log if term in r])
+        ax.plot(steps, values, lw=0.8, alpha=0.5 if smooth > 1 else 1.0)
+        if smooth > 1 and len(values) >= smooth:
+            kernel = np.ones(smooth) / smooth
+            ax.plot(steps[smooth - 1:], np.convolve(values, kernel, mode="valid"), lw=1.5)
+        ax.set_title(term, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def perception_distortion(table: pd.DataFrame, x: str, ys: Sequence[str], label: str = "method", group: str = "scale"):
+    """The perception-distortion plane: ``x`` (e.g. PSNR) against each of ``ys`` (e.g. ST-LPIPS, NIQE).
+
+    ``table`` holds one row per method and ``group`` value (means); a point per
+    row, coloured by method (``METHOD_COLOURS``, grey shades for others) and
+    marked by group, so a reader sees where each method sits at each scale.
+    """
+    markers = "osD^v<>p*h"
+    groups = list(dict.fromkeys(table[group]))
+    fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 4.2), squeeze=False)
+    extra = iter(["#17becf", "#bcbd22", "#d62728", "#393b79", "#637939"])
+    colours = {m: METHOD_COLOURS.get(m) or next(extra, "#000000") for m in dict.fromkeys(table[label])}
+    for ax, y in zip(axes[0], ys):
+        for _, row in table.iterrows():
+            ax.scatter(row[x], row[y], color=colours[row[label]], marker=markers[groups.index(row[group]) % len(markers)], s=40)
+        ax.set_xlabel(x)
+        ax.set_ylabel(f"{y} (lower is better)")
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=m) for m, c in colours.items()]
+    handles += [plt.Line2D([], [], color="k", marker=markers[i % len(markers)], ls="", label=f"{group} {g:g}" if isinstance(g, float) else f"{group} {g}")
+                for i, g in enumerate(groups)]
+    axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig

@@ -22,6 +22,8 @@ COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "pap
 
 # Who made each notebook's claims, and the training budget behind its models.
 NOTEBOOK_CONTEXT = {
+    "06_ipf": ("IPF paper and this study",
+               "LIIF 6000 steps; each IPF arm a further 800 steps x 8 patches of 64 px (LIIF frozen), one model per arm"),
     "07_normals": ("source report (normal maps) and this study",
                    "LIIF 6000 steps on photographs; 10 fine-tuned models (2 variants x 5 folds), 200 steps x 8 crops each"),
     "08_thumbnails": ("source report (thumbnails)",
@@ -38,10 +40,10 @@ PENDING = [
     ("LIIF paper, Table 3", "-u (no feature unfolding) loses at every scale", "05_ablations", "not trained yet (issue 11)"),
     ("LIIF paper, Table 3", "-e (no local ensemble) loses at every scale", "05_ablations", "not trained yet (issue 11)"),
     ("LIIF paper, Table 3", "-d (shallower decoder) loses, most at large scales", "05_ablations", "not trained yet (issue 11)"),
-    ("IPF paper", "IPF on a frozen LIIF gives perceptually better outputs than LIIF", "06_ipf", "IPF not built yet (issue 12)"),
     ("source report (normal maps)", "IPF fine-tuned on the detail component beats LIIF on normal maps", "07_normals",
-     "IPF not built yet (issue 12)"),
-    ("source report (thumbnails)", "IPF gives the best x8 thumbnails", "08_thumbnails", "IPF not built yet (issue 12)"),
+     "IPF exists (06_ipf) but has not been fine-tuned on normal maps yet"),
+    ("source report (thumbnails)", "IPF gives the best x8 thumbnails", "08_thumbnails",
+     "IPF exists (06_ipf) but 08's committed scores predate it"),
 ]
 
 

@@ -146,3 +146,24 @@ def test_summary_notebook_builds_the_ledger(smoke_run):
     assert list(table.columns) == COLUMNS and set(table["verdict"]) <= set(VERDICTS)
     assert {"07_normals", "08_thumbnails"} <= set(table.loc[table["verdict"] != "not tested", "notebook"])
     assert (table["verdict"] == "not tested").sum() >= len(PENDING)
+
+
+@pytest.mark.slow
+def test_smoke_ipf_scores_and_claims(smoke_run):
+    """06_ipf on the smoke profile: every arm scored per image, every metric finite and in range, claims worded."""
+    import numpy as np
+    import pandas as pd
+
+    from reproduce.stats import VERDICTS
+
+    results = ROOT / "runs" / "smoke" / "results"
+    scores = pd.read_csv(results / "scores" / "ipf.csv")
+    assert {"bicubic", "LIIF", "SRResNet", "SRGAN", "IPF", "IPF-noconf", "IPF-nodual", "LIIF-GAN"} <= set(scores["method"])
+    assert scores.groupby("method")["image"].nunique().eq(2).all()  # eval_limit: 2 in the smoke profile
+    values = scores[["psnr", "ssim", "stlpips", "niqe"]].to_numpy(dtype=float)
+    assert np.isfinite(values).all()
+    assert scores["psnr"].between(5, 80).all() and scores["stlpips"].between(0, 1.5).all() and scores["niqe"].gt(0).all()
+    claims = pd.read_csv(results / "ipf_claims.csv")
+    assert len(claims) == 9 and set(claims["verdict"]) <= set(VERDICTS) and "not tested" not in set(claims["verdict"])
+    budget = pd.read_csv(results / "ipf_budget.csv")
+    assert (budget.loc[budget["arm"].str.startswith("IPF"), "LIIF weights vs committed"] == "identical").all()

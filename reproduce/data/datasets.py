@@ -142,18 +142,28 @@ class ImageCrops(Dataset):
     Args:
         patch: HR crop size P (96 in SRGAN).
         scale_min, scale_max: the scale ~ U(scale_min, scale_max). Without
-            ``upsample_input`` it must be one integer dividing P (a fixed-scale
-            network); with it, the LR is round(P / s) pixels and the input its
-            upsample back to P, so mixed scales batch together.
+            ``upsample_input`` or ``scale_group`` it must be one integer
+            dividing P (a fixed-scale network); with ``upsample_input``, the
+            LR is round(P / s) pixels and the input its upsample back to P, so
+            mixed scales batch together.
+        scale_group: if > 0, samples k with equal k // scale_group share
+            their scale (drawn from (seed, k // scale_group)); with the batch
+            size as the group, every batch has one LR size round(P / s) and
+            stacks (implicit models trained on whole images: IPF).
     """
 
     def __init__(self, images: ImageSet | Sequence[np.ndarray], patch: int = 96, scale_min: float = 4.0,
-                 scale_max: float = 4.0, augment: bool = True, upsample_input: bool = False, seed: int = 0):
+                 scale_max: float = 4.0, augment: bool = True, upsample_input: bool = False, seed: int = 0,
+                 scale_group: int = 0):
         if not 1 <= scale_min <= scale_max:
             raise ReproduceError(f"need 1 <= scale_min <= scale_max, got {scale_min}, {scale_max}")
-        if not upsample_input and (scale_min != scale_max or scale_min != int(scale_min) or patch % int(scale_min)):
+        if (not upsample_input and not scale_group
+                and (scale_min != scale_max or scale_min != int(scale_min) or patch % int(scale_min))):
             raise ReproduceError(f"a fixed-scale network needs one integer scale dividing the patch {patch}; "
                                  f"got U({scale_min}, {scale_max})")
+        if upsample_input and scale_group:
+            raise ReproduceError("upsample_input and a per-batch scale exclude each other")
+        self.scale_group = scale_group
         # Images smaller than the patch cannot give a crop; they are left out
         # (one of the 291 T91+BSD200 images, 78 px, for a 96-px patch).
         self.keep = [i for i, img in enumerate(images) if min(img.shape[:2]) >= patch]
@@ -173,6 +183,8 @@ class ImageCrops(Dataset):
         h, w = img.shape[:2]
         p = self.patch
         s = rng.uniform(self.scale_min, self.scale_max)
+        if self.scale_group:  # drawn after the per-sample scale, so the crops' positions do not depend on the grouping
+            s = np.random.default_rng([self.seed, k // self.scale_group, 1]).uniform(self.scale_min, self.scale_max)
         y0, x0 = rng.integers(0, h - p + 1), rng.integers(0, w - p + 1)
         crop_hr = img[y0:y0 + p, x0:x0 + p]
         if self.augment:

@@ -30,7 +30,7 @@ def encode_tiled(model, inp: torch.Tensor, tile: int = 512) -> torch.Tensor:
         tile: interior size of a tile in LR pixels; inputs no larger than one
             tile are encoded in one pass.
 
-    A tile is encoded with a halo of ``model.encoder.radius`` pixels (the
+    A tile is encoded with a halo of ``model.encoder_radius`` pixels (the
     receptive-field radius: one pixel per 3x3 convolution), so every interior
     feature sees exactly the input it sees in the full pass; where the halo
     would leave the image, the image border (zero padding) is the same in both.
@@ -38,7 +38,7 @@ def encode_tiled(model, inp: torch.Tensor, tile: int = 512) -> torch.Tensor:
     _, _, h, w = inp.shape
     if h <= tile and w <= tile:
         return model.encode(inp)
-    halo = model.encoder.radius
+    halo = model.encoder_radius
     out = None
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):

@@ -157,16 +157,31 @@ def build_training(cfg: dict, device: torch.device, world: int, resume: bool, lo
     t = cfg["train"]
     torch.manual_seed(t["seed"])
     model = make(cfg["model"]).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=t["lr"])
+    for name in t["freeze"]:
+        submodule(model, name, "train.freeze").requires_grad_(False)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=t["lr"])
     gan = None
     if cfg["gan"]["discriminator"]:  # built before any RNG state is restored
         if world > 1:
             raise ReproduceError("adversarial training runs in one process (no DistributedDataParallel)")
         gan = AdversarialStep(cfg["gan"], device, t["lr"])
         if cfg["gan"]["init"] and not resume:
-            model.load_state_dict(load_checkpoint(cfg["gan"]["init"])["state_dict"])
-            log(f"generator initialised from {cfg['gan']['init']}")
+            target = submodule(model, cfg["gan"]["init_into"], "gan.init_into")
+            target.load_state_dict(load_checkpoint(cfg["gan"]["init"])["state_dict"])
+            where = f" into {cfg['gan']['init_into']}" if cfg["gan"]["init_into"] else ""
+            log(f"generator initialised from {cfg['gan']['init']}{where}")
     return model, optimizer, gan
+
+
+def submodule(model: torch.nn.Module, name: str, key: str) -> torch.nn.Module:
+    """``model`` itself for "", else its submodule ``name`` (dotted); a config error names ``key``."""
+    if not name:
+        return model
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        children = ", ".join(n for n, _ in model.named_children())
+        raise ReproduceError(f"{key}: the model has no submodule {name!r} (it has: {children})") from None
 
 
 def restore_checkpoint(cfg: dict, ckpt_path: Path, model, optimizer, gan, main: bool, log: Callable[[str], None]) -> int:
@@ -197,7 +212,8 @@ def build_data(t: dict, step: int, rank: int, world: int, log: Callable[[str], N
     if t["task"] == "implicit":
         samples = TrainSamples(images, t["inp_size"], t["scale_min"], t["scale_max"], t["augment"], t["sample_q"], t["seed"])
     elif t["task"] == "image":
-        samples = ImageCrops(images, t["patch"], t["scale_min"], t["scale_max"], t["augment"], t["upsample_input"], t["seed"])
+        samples = ImageCrops(images, t["patch"], t["scale_min"], t["scale_max"], t["augment"], t["upsample_input"], t["seed"],
+                             scale_group=t["batch_size"] if t["scale_per_batch"] else 0)
         if samples.skipped:
             log(f"{samples.skipped} image(s) smaller than the {t['patch']}-pixel patch left out")
     else:

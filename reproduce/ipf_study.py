@@ -1,0 +1,218 @@
+"""The IPF study (notebook ``06_ipf``): its arms, their training, the flow figures and the claims.
+
+Arms (each a checkpoint under ``results/checkpoints/``):
+
+* ``IPF``: flow encoder, flow function and confidence on the frozen LIIF,
+  trained on loss(I^f) + loss(I^d) (``configs/<profile>/ipf.yaml``);
+* ``IPF-noconf``: without the confidence function (c = 1);
+* ``IPF-nodual``: without the dual constraint (I^f only);
+* ``LIIF-GAN``: the reference point: LIIF itself fine-tuned with the same
+  losses and data, no flow (``liif-gan.yaml``): does the flow matter, or just
+  the losses?
+
+The claims of the IPF paper and of this study's issue are functions here
+(:func:`ipf_claims`), tested, so the notebook only calls them.
+"""
+from __future__ import annotations
+
+import colorsys
+import math
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .claims import ClaimResult, paired_claim
+from .config import load_config
+from .coords import centres, make_cell
+from .errors import ReproduceError
+from .evaluate import file_digest
+from .models import load_checkpoint
+from .normalize import from_model, to_model
+
+# arm -> (config file, dotted overrides, what it tests)
+ARMS: dict[str, tuple[str, dict, str]] = {
+    "IPF": ("ipf.yaml", {}, "the full model"),
+    "IPF-noconf": ("ipf.yaml", {"model.args.confidence": False}, "without the confidence function (c = 1)"),
+    "IPF-nodual": ("ipf.yaml", {"model.args.dual": False}, "without the dual constraint (I^f only)"),
+    "LIIF-GAN": ("liif-gan.yaml", {}, "no flow: LIIF fine-tuned with the same losses"),
+}
+
+
+def checkpoint_path(folder: str | Path, arm: str) -> Path:
+    """Where an arm's weights live: ``<folder>/ipf.pt``, ``<folder>/ipf-noconf.pt``, ..., ``<folder>/liif-gan.pt``."""
+    if arm not in ARMS:
+        raise ReproduceError(f"unknown IPF arm {arm!r}; known: {', '.join(ARMS)}")
+    return Path(folder) / f"{arm.lower()}.pt"
+
+
+def arm_config(arm: str, config_dir: str | Path, run_dir: str | Path, liif_checkpoint: str | Path) -> dict:
+    """The training config of one arm: its file, its overrides, its run folder and the LIIF it starts from."""
+    name, overrides, _ = ARMS[arm]
+    dotted = {**overrides, "run.out_dir": str(Path(run_dir) / arm.lower()), "gan.init": str(liif_checkpoint)}
+    nested: dict = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    # model is replaced whole by an override, so its overrides are applied to the file's model instead
+    cfg = load_config(Path(config_dir) / name, {k: v for k, v in nested.items() if k != "model"})
+    for key, value in nested.get("model", {}).get("args", {}).items():
+        cfg["model"]["args"][key] = value
+    return cfg
+
+
+def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> pd.DataFrame:
+    """One row per arm: training budget, time, device, and whether its frozen LIIF is the committed one.
+
+    The check compares the arm's LIIF weights with ``liif_checkpoint``'s
+    tensor by tensor (for IPF arms, whose LIIF is frozen; LIIF-GAN trains it).
+    Missing checkpoints get a row saying so.
+    """
+    base = load_checkpoint(liif_checkpoint)["state_dict"]
+    rows = []
+    for arm, path in checkpoints.items():
+        if not Path(path).is_file():
+            rows.append({"arm": arm, "tests": ARMS[arm][2], "status": "missing (not trained yet)"})
+            continue
+        ckpt = load_checkpoint(path)
+        cfg, prov = ckpt["config"], ckpt.get("provenance", {})
+        t, g, sd = cfg["train"], cfg["gan"], ckpt["state_dict"]
+        if ckpt["model"]["name"] == "ipf":
+            same = all(torch.equal(sd[f"base.{k}"], v) for k, v in base.items())
+            frozen = "identical" if same else "DIFFERENT"
+            trained = sum(v.numel() for k, v in sd.items() if not k.startswith("base."))
+        else:
+            frozen, trained = "trained (not frozen)", sum(v.numel() for v in sd.values())
+        rows.append({"arm": arm, "tests": ARMS[arm][2], "status": "trained", "steps": ckpt["step"], "batch": t["batch_size"],
+                     "hr patch": t["patch"], "scales": f"U({t['scale_min']:g}, {t['scale_max']:g})",
+                     "trained params (M)": trained / 1e6, "losses": f"perc 1 + adv {g['adv_weight']:g} + {g['pixel_loss']} {g['pixel_weight']:g}",
+                     "LIIF weights vs committed": frozen, "hours": prov.get("seconds_since_start", math.nan) / 3600,
+                     "device": prov.get("device", "?"), "commit": f"{(prov.get('commit') or '?')[:10]}{' (dirty)' if prov.get('dirty') else ''}",
+                     "sha256": file_digest(path)[:16]})
+    return pd.DataFrame(rows)
+
+
+def flow_to_rgb(offset: np.ndarray, max_magnitude: float) -> np.ndarray:
+    """Colour-code a flow field: white = no offset, hue = direction, saturation = magnitude.
+
+    Args:
+        offset: (2, H, W) offsets (dy, dx) in LR pixels.
+        max_magnitude: the magnitude shown fully saturated (larger ones clip).
+
+    Returns:
+        (H, W, 3) float RGB in [0, 1]. Hue 0 (red) points right (+x), 1/4
+        (yellow-green) down (+y), and so on around the circle.
+    """
+    dy, dx = offset
+    hue = (np.arctan2(dy, dx) / (2 * np.pi)) % 1.0
+    sat = np.clip(np.hypot(dy, dx) / max_magnitude, 0, 1)
+    rgb = np.vectorize(colorsys.hsv_to_rgb, otypes=[float, float, float])(hue, sat, np.ones_like(sat))
+    return np.stack(rgb, axis=-1)
+
+
+def flow_wheel(size: int = 64) -> np.ndarray:
+    """The colour key of :func:`flow_to_rgb`: (size, size, 3), offsets up to 1 at the rim (white outside)."""
+    y, x = np.mgrid[-1:1:size * 1j, -1:1:size * 1j]
+    rgb = flow_to_rgb(np.stack([y, x]), 1.0)
+    rgb[np.hypot(y, x) > 1] = 1.0
+    return rgb
+
+
+@torch.no_grad()
+def flow_maps(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000) -> dict[str, np.ndarray]:
+    """IPF's output, offsets and confidences for one image, chunk by chunk.
+
+    Args:
+        model: an ``IPF``; lr: (3, h, w) in [0, 1]; size: output (H, W).
+
+    Returns:
+        ``{"output": (H, W, 3) in [0, 1], "offset": (2, H, W) in LR pixels
+        (dy, dx), "applied": (2, H, W) = confidence * offset, "confidence":
+        (H, W) in (0, 1) (ones without C)}``.
+    """
+    height, width = size
+    prepared = model.prepare(model.encode(to_model(lr).unsqueeze(0)))
+    ys, xs = centres(height, device=lr.device), centres(width, device=lr.device)
+    out, offset, conf = (torch.empty(height * width, n) for n in (3, 2, 1))
+    for start in range(0, height * width, chunk):
+        index = torch.arange(start, min(start + chunk, height * width))
+        coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
+        cell = make_cell(coord, size)
+        off, c = model.flow_field(prepared, coord, cell)
+        c = c if c is not None else torch.ones_like(off[..., :1])
+        out[index] = from_model(model.decode(prepared, coord, cell)[0].float()).clamp(0, 1)
+        offset[index], conf[index] = off[0], c[0]
+    grid = lambda t: t.view(height, width, -1).permute(2, 0, 1).numpy()  # noqa: E731
+    return {"output": grid(out).transpose(1, 2, 0), "offset": grid(offset), "applied": grid(offset * conf),
+            "confidence": grid(conf)[0]}
+
+
+METRIC_LABELS = {"psnr": "PSNR", "ssim": "SSIM", "stlpips": "ST-LPIPS", "niqe": "NIQE"}
+
+
+def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 10000) -> list[ClaimResult]:
+    """The claims of the IPF paper and of the study, one per scale, on all images scored at that scale.
+
+    * IPF is sharper than LIIF: lower ST-LPIPS, lower NIQE;
+    * at some PSNR cost: LIIF has higher PSNR than IPF;
+    * the confidence helps: IPF better than IPF-noconf (ST-LPIPS, NIQE);
+    * the dual constraint helps: IPF better than IPF-nodual (ST-LPIPS, NIQE);
+    * the flow helps beyond the losses: IPF better than LIIF-GAN (ST-LPIPS, NIQE).
+
+    An arm without scores gives "not tested". ``scores`` is a long score table
+    (``reproduce.scores``) with ``stlpips`` and ``niqe`` columns.
+    """
+    tests = [("IPF", "LIIF", "stlpips", "IPF is sharper than LIIF"),
+             ("IPF", "LIIF", "niqe", "IPF is sharper than LIIF"),
+             ("LIIF", "IPF", "psnr", "IPF costs PSNR (LIIF higher)"),
+             ("IPF", "IPF-noconf", "stlpips", "the confidence function helps"),
+             ("IPF", "IPF-noconf", "niqe", "the confidence function helps"),
+             ("IPF", "IPF-nodual", "stlpips", "the dual constraint helps"),
+             ("IPF", "IPF-nodual", "niqe", "the dual constraint helps"),
+             ("IPF", "LIIF-GAN", "stlpips", "the flow helps beyond the GAN losses"),
+             ("IPF", "LIIF-GAN", "niqe", "the flow helps beyond the GAN losses")]
+    out = []
+    for scale in scales:
+        part = scores[scores["scale"] == float(scale)]
+        sets = "+".join(sorted(part["set"].unique())) or "no scores"
+        for a, b, metric, claim in tests:
+            if metric not in part.columns:
+                out.append(ClaimResult(f"{claim}, by {METRIC_LABELS[metric]}", a, b, metric, f"{sets}, x{scale:g}; no {metric} scores", None, None, None, None,
+                                       0, "not tested"))
+                continue
+            # Images are named within their set: pair on set/image.
+            keyed = part.dropna(subset=[metric]).assign(image=lambda d: d["set"] + "/" + d["image"])
+            out.append(paired_claim(keyed, a, b, metric, claim=f"{claim}, by {METRIC_LABELS[metric]}",
+                                    scope=f"{sets}, x{scale:g}", n_boot=n_boot))
+    return out
+
+
+def crop_row(methods: dict[str, object], set_name: str, index: int, scale: float, box: tuple[int, int, int, int],
+             lpips=None, chunk: int = 30000) -> tuple[str, dict, str]:
+    """One row of a crop figure (``figures.contact_sheet``): the LR input, every method and the ground truth.
+
+    Titles carry each crop's own PSNR (RGB) and ST-LPIPS (alex), computed on
+    the crop shown. Returns ``(row label with the image's name, {title: image},
+    the image's name)``.
+    """
+    from .data import dataset_files, make_lr, read_image, to_tensor
+    from .evaluate import crop_scores, upscaler
+
+    path = dataset_files(set_name)[index]
+    lr, hr = make_lr(read_image(path), scale)
+    lr_t, hr_t = to_tensor(lr), to_tensor(hr)
+    size = tuple(hr_t.shape[-2:])
+    with torch.no_grad():
+        outputs = {name: upscaler(method, chunk)(lr_t, size) for name, method in methods.items()}
+    scores = crop_scores(outputs, hr_t, box, lpips)
+    images = {f"LR input ({lr.shape[1]}x{lr.shape[0]})": lr_t}
+    for name, img in outputs.items():
+        s = scores[name]
+        images[f"{name}\n{s['psnr']:.2f} dB" + (f", ST-LPIPS {s['stlpips']:.3f}" if "stlpips" in s else "")] = img
+    images["ground truth"] = hr_t
+    return f"{set_name}/{path.stem} x{scale:g}", images, path.stem

@@ -1,0 +1,214 @@
+"""IPF: the model against independent references, its training wiring, the study's helpers and claims."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import liif_spec
+from reproduce.models import LIIF, load, make
+
+
+def ipf_spec(**args):
+    return {"name": "ipf", "args": {"base_spec": liif_spec(), "flow_blocks": 1, "flow_feats": 8,
+                                    "flow_hidden": [16, 16], "conf_hidden": [8], **args}}
+
+
+def grid(size, b=1):
+    from reproduce.coords import make_cell, make_coord
+    coord = make_coord(size).unsqueeze(0).expand(b, -1, -1)
+    return coord, make_cell(coord, size)
+
+
+def kick(model, seed=0):
+    """Give g (and C) non-zero last layers, as training would, so offsets are not all zero."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for mlp in [model.flow] + ([model.conf] if model.conf is not None else []):
+            last = mlp.layers[-1]
+            last.weight.copy_(torch.randn(last.weight.shape, generator=gen) * 0.5)
+            last.bias.copy_(torch.randn(last.bias.shape, generator=gen) * 0.5)
+    return model
+
+
+def test_ipf_starts_as_its_liif():
+    from reproduce.engine.predict import upscale
+    torch.manual_seed(0)
+    model = make(ipf_spec()).eval()
+    lr = torch.rand(3, 9, 11)
+    assert torch.equal(upscale(model, lr, (23, 30)), upscale(model.base, lr, (23, 30)))
+
+
+def test_decode_is_the_liif_queried_at_the_shifted_coordinate():
+    """Independent reference: the plain (official-formula) LIIF queried at coord + c * offset."""
+    torch.manual_seed(1)
+    model = kick(make(ipf_spec()).eval())
+    plain = LIIF(**{k: v for k, v in liif_spec()["args"].items()}, fast=False).eval()
+    plain.load_state_dict(model.base.state_dict())
+    inp = torch.rand(1, 3, 7, 9) * 2 - 1
+    coord, cell = grid((17, 20))
+    with torch.no_grad():
+        prepared = model.prepare(model.encode(inp))
+        offset, conf = model.flow_field(prepared, coord, cell)
+        assert offset.abs().max() > 0.05 and offset.abs().max() < model.max_offset
+        shifted = (coord + conf * offset * torch.tensor([2 / 7, 2 / 9])).clamp(-1 + 1e-6, 1 - 1e-6)
+        expected = plain(inp, shifted, cell)
+        assert torch.allclose(model.decode(prepared, coord, cell), expected, atol=1e-5)
+
+
+def test_flow_reads_the_nearest_flow_vector():
+    """g sees the P vector of the LR pixel under the query: moving a query inside one LR pixel keeps it."""
+    torch.manual_seed(2)
+    model = kick(make(ipf_spec()).eval())
+    inp = torch.rand(1, 3, 4, 4) * 2 - 1
+    with torch.no_grad():
+        prepared = model.prepare(model.encode(inp))
+        # Two queries in LR pixel (1, 2) (centres at y = -0.25, x = 0.25), then one in pixel (1, 3).
+        coord = torch.tensor([[[-0.25, 0.25], [-0.3, 0.2], [-0.25, 0.75]]])
+        cell = torch.full_like(coord, 0.1)
+        p = prepared.flow[0, :, 1, 2]
+        x = torch.cat([p, (coord[0, 1] - torch.tensor([-0.25, 0.25])) * 4, cell[0, 1] * 4])
+        expected = model.max_offset * torch.tanh(model.flow(x.unsqueeze(0)) / model.max_offset)
+        offset, _ = model.flow_field(prepared, coord, cell)
+        assert torch.allclose(offset[0, 1], expected[0], atol=1e-6)
+        assert not torch.allclose(offset[0, 2], offset[0, 0])
+
+
+def test_zero_confidence_gives_liif_and_training_outputs_match_inference():
+    torch.manual_seed(3)
+    model = kick(make(ipf_spec()).eval())
+    inp = torch.rand(2, 3, 6, 6) * 2 - 1
+    coord, cell = grid((15, 15), b=2)
+    with torch.no_grad():
+        outs = model.training_outputs(inp, (15, 15))
+        assert set(outs) == {"flow", "dual"} and outs["flow"].shape == (2, 3, 15, 15)
+        flow = model(inp, coord, cell).transpose(1, 2).reshape(2, 3, 15, 15)
+        assert torch.allclose(outs["flow"], flow, atol=1e-5)
+        assert not torch.allclose(outs["flow"], outs["dual"], atol=1e-3)  # the confidence changes the shift
+        model.conf.layers[-1].bias.fill_(-60.0)  # c = sigmoid(-60) ~ 0: no shift at all
+        liif = model.base(inp, coord, cell)
+        assert torch.allclose(model(inp, coord, cell), liif, atol=1e-5)
+    no_dual = make(ipf_spec(dual=False))
+    assert set(no_dual.training_outputs(inp, (15, 15))) == {"flow"}
+    no_conf = kick(make(ipf_spec(confidence=False)).eval())
+    with torch.no_grad():
+        outs = no_conf.training_outputs(inp, (15, 15))
+    assert no_conf.conf is None and torch.allclose(outs["flow"], outs["dual"])
+
+
+def test_tiled_encoding_covers_the_flow_encoder_too():
+    from reproduce.engine.predict import encode_tiled
+    torch.manual_seed(4)
+    model = make(ipf_spec()).eval()
+    assert model.encoder_radius == model.base.encoder.radius + model.flow_encoder.radius
+    inp = torch.rand(1, 3, 21, 19) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(encode_tiled(model, inp, tile=8), model.encode(inp), atol=1e-5)
+
+
+def test_ipf_trains_only_its_flow_and_loads_as_a_model(tmp_path):
+    from reproduce.config import load_config
+    from reproduce.engine import read_log, train
+    from reproduce.engine.predict import upscale
+    from reproduce.models import load_checkpoint, save_checkpoint
+
+    liif = make(liif_spec())
+    init = tmp_path / "liif.pt"
+    save_checkpoint(init, liif, liif_spec())
+    cfg = load_config(None, {
+        "model": ipf_spec(),
+        "train": {"datasets": ["sample"], "limit": 2, "repeat": 1, "task": "image", "patch": 32, "scale_min": 1.0,
+                  "scale_max": 4.0, "scale_per_batch": True, "freeze": ["base"], "batch_size": 2, "steps": 3, "lr": 1e-3},
+        "gan": {"discriminator": {"name": "srgan-discriminator", "args": {"patch": 32, "n_feats": 4}}, "init": str(init),
+                "init_into": "base", "adv_weight": 5e-3, "pixel_weight": 1e-2, "pixel_loss": "l1"},
+        "valid": {"dataset": "sample", "limit": 1, "crop": 48, "every": 3},
+        "run": {"out_dir": str(tmp_path / "run"), "log_every": 1, "checkpoint_every": 3},
+    })
+    last = train(cfg, log=lambda m: None)
+    sd = load_checkpoint(last)["state_dict"]
+    assert all(torch.equal(sd[f"base.{k}"], v) for k, v in liif.state_dict().items())  # LIIF frozen
+    fresh = make(ipf_spec()).state_dict()
+    assert not torch.equal(sd["flow.layers.4.weight"], fresh["flow.layers.4.weight"])  # g moved off zero
+    records = read_log(tmp_path / "run")
+    terms = {"flow_content", "flow_adversarial", "flow_pixel", "dual_content", "dual_adversarial", "dual_pixel", "d_loss"}
+    assert terms <= set(records[0]) and all(np.isfinite(records[0][k]) for k in terms)
+    assert any("val_psnr" in r for r in records)
+    model = load(last)
+    out = upscale(model, torch.rand(3, 10, 13), (27, 35), chunk=100)  # x2.7, non-integer, several chunks
+    assert out.shape == (3, 27, 35) and torch.isfinite(out).all()
+
+
+def test_config_names_of_submodules_are_checked(tmp_path):
+    from reproduce.config import load_config
+    from reproduce.engine.train import build_training
+    from reproduce.errors import ReproduceError
+
+    cfg = load_config(None, {"model": ipf_spec(), "train": {"freeze": ["bsae"]}})
+    with pytest.raises(ReproduceError, match="no submodule 'bsae'.*base"):
+        build_training(cfg, torch.device("cpu"), 1, False, lambda m: None)
+
+
+def test_batches_share_one_scale_and_crops_do_not_depend_on_the_grouping(smooth_image):
+    from reproduce.data.datasets import ImageCrops
+    images = [smooth_image, smooth_image[::-1].copy(), smooth_image[:, ::-1].copy()]
+    grouped = ImageCrops(images, patch=32, scale_min=1.0, scale_max=4.0, seed=3, scale_group=4)
+    sizes = [[grouped[(k % 3, k)]["inp"].shape[-1] for k in range(b * 4, b * 4 + 4)] for b in range(6)]
+    assert all(len(set(s)) == 1 for s in sizes) and len({s[0] for s in sizes}) > 1
+    other = ImageCrops(images, patch=32, scale_min=1.0, scale_max=4.0, seed=3, scale_group=2)
+    assert torch.equal(grouped[(1, 5)]["gt"], other[(1, 5)]["gt"])  # same crop, maybe another scale
+
+
+def test_flow_colours():
+    from reproduce.ipf_study import flow_to_rgb, flow_wheel
+    offsets = np.array([[[0.0, 0.0, 1.0, 0.5]], [[0.0, 2.0, 0.0, 0.0]]])  # (dy, dx): none, right (clipped), down, half down
+    rgb = flow_to_rgb(offsets, max_magnitude=1.0)[0]
+    assert np.allclose(rgb[0], 1.0)                       # no offset: white
+    assert np.allclose(rgb[1], [1.0, 0.0, 0.0])           # +x, saturated: red
+    assert rgb[2][1] > rgb[2][0] and rgb[2][2] < 0.05     # +y: hue 1/4 (yellow-green)
+    assert np.allclose(rgb[3].min(), 0.5)                 # half the magnitude: half saturated
+    assert flow_wheel(16).shape == (16, 16, 3)
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["method", "seed", "set", "image", "scale", "psnr", "ssim", "stlpips", "niqe"])
+
+
+def test_ipf_claims_verdicts():
+    from reproduce.ipf_study import ipf_claims
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(20):
+        base = rng.uniform(0.1, 0.3)
+        rows.append(("LIIF", 0, "Set14", f"im{i}", 4.0, 27 + rng.normal(), 0.8, base, 6.0 + rng.normal() * 0.1))
+        rows.append(("IPF", 0, "Set14", f"im{i}", 4.0, 26 + rng.normal() * 0.1 + (rows[-1][5] - 27), 0.78,
+                     base - 0.03 + rng.normal() * 0.005, rows[-1][8] + (0.3 if i % 2 else -0.3)))  # NIQE: no change on average
+    claims = {(c.b, c.metric): c for c in ipf_claims(_table(rows), [4], n_boot=2000)}
+    assert claims[("LIIF", "stlpips")].verdict == "reproduced"
+    assert claims[("LIIF", "niqe")].verdict == "within noise"
+    assert claims[("IPF", "psnr")].verdict == "reproduced"            # LIIF has the higher PSNR
+    assert claims[("IPF-noconf", "stlpips")].verdict == "not tested"  # arm not scored
+    flipped = _table(rows).assign(method=lambda d: d["method"].map({"LIIF": "IPF", "IPF": "LIIF"}))
+    assert {(c.b, c.metric): c for c in ipf_claims(flipped, [4], n_boot=2000)}[("LIIF", "stlpips")].verdict == "contradicted"
+
+
+def test_score_images_resumes_without_recomputing(tmp_path):
+    from reproduce.evaluate import bicubic_upscale, score_images
+    calls = []
+
+    def method(lr, size):
+        calls.append(size)
+        return bicubic_upscale(lr, size)
+
+    partial = tmp_path / "partial.csv"
+    first = score_images(method, "bic", ["sample"], [2, 3], partial=partial)
+    n = len(calls)
+    assert n == len(first) == 2 * first["image"].nunique() and set(first.columns) >= {"psnr", "ssim", "seconds"}
+    again = score_images(method, "bic", ["sample"], [2, 3], partial=partial)
+    assert len(calls) == n  # nothing recomputed
+    pd.testing.assert_frame_equal(first[["image", "scale", "psnr"]], again[["image", "scale", "psnr"]], atol=1e-5)
+    one = first["image"].iloc[0]
+    only = score_images(method, "bic", ["sample"], [2], images={"sample": [one]})
+    assert list(only["image"]) == [one] and only["psnr"].iloc[0] == pytest.approx(first["psnr"].iloc[0], abs=1e-9)
+    with pytest.raises(ValueError, match="no image"):
+        score_images(method, "bic", ["sample"], [2], images={"sample": ["nope"]})
