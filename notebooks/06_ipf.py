@@ -119,8 +119,9 @@ if missing:
 # Per output (`flow_` = I^f, `dual_` = I^d): the ST-LPIPS VGG perceptual
 # term (`content`), the adversarial term and the L1 pixel term, plus the
 # discriminator's loss and its mean outputs on real and generated patches
-# (0.5 = it cannot tell them apart). Values are per log interval (one batch
-# each), with a running mean over 8 points.
+# (0.5 = it cannot tell them apart). Each point is the last batch of a log
+# interval (`run.log_every` steps), with a running mean over 8 points;
+# `val_psnr` is the Kodak24 ×4 validation PSNR of I^f (4 centre crops).
 
 # %%
 for arm in trained:

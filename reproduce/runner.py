@@ -97,8 +97,9 @@ def run(names: list[str] | None = None, profile: str = "report", overrides: dict
     """Execute notebooks in order; returns the executed .ipynb paths."""
     import nbformat
     import papermill
-    from nbconvert import HTMLExporter
     from papermill.exceptions import PapermillExecutionError
+
+    from .rendering import render
 
     notebooks = resolve_notebooks(names)
     profile_values, output = load_profile(profile)
@@ -127,8 +128,9 @@ def run(names: list[str] | None = None, profile: str = "report", overrides: dict
             except PapermillExecutionError as exc:
                 raise ReproduceError(f"{nb.name}: cell {exc.exec_count} failed with {exc.ename}: {exc.evalue} "
                                      f"(executed notebook with the traceback: {out})") from None
-            html, _ = HTMLExporter().from_notebook_node(nbformat.read(out, as_version=4))
-            write_text_atomic(out.with_suffix(".html"), html)
-            log(f"    done in {time.perf_counter() - tic:.0f} s -> {out.relative_to(ROOT)} (+ .html)")
+            executed = nbformat.read(out, as_version=4)
+            write_text_atomic(out.with_suffix(".html"), render(executed))
+            write_text_atomic(out.with_suffix(".reader.html"), render(executed, hide_code=True))
+            log(f"    done in {time.perf_counter() - tic:.0f} s -> {out.relative_to(ROOT)} (+ .html, .reader.html)")
             done.append(out)
     return done

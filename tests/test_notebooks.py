@@ -22,6 +22,7 @@ def test_every_notebook_runs_with_the_smoke_profile(smoke_run):
     for path in smoke_run:
         assert path.parent == ROOT / "runs" / "smoke" / "notebooks"
         assert path.with_suffix(".html").stat().st_size > 10_000
+        assert path.with_suffix(".reader.html").stat().st_size > 5_000  # the code-hidden rendering
     tables = ROOT / "runs" / "smoke" / "results"
     assert (tables / "evaluate_liif.csv").exists() and (tables / "evaluate_liif.provenance.json").exists()
     assert (ROOT / "runs" / "smoke" / "figures" / "evaluate_gain_vs_scale.png").exists()
