@@ -128,7 +128,7 @@ for arm in trained:
     log = read_stored_log(arm_paths[arm])
     terms = [k for k in log[0] if k.endswith(("content", "adversarial", "pixel"))] + ["d_loss", "d_real", "d_fake", "val_psnr"]
     fig = loss_terms(log, terms, title=f"{arm}: training log", smooth=8)
-    save_figure(fig, f"ipf_training_{arm.lower()}", figures_dir)
+    save_figure(fig, f"ipf_training_{arm.lower()}", figures_dir, run=run)
     plt.show()
 
 # %% [markdown]
@@ -204,7 +204,8 @@ for scale in eval_scales:
     summary.append(s)
 summary = pd.concat(summary, ignore_index=True)
 save_table(summary, "ipf", results_dir, run)
-display(Markdown(markdown_table(summary, ".3f")))
+BEST = {"psnr": "max", "ssim": "max", "stlpips": "min", "niqe": "min"}  # bold: best at each scale
+display(Markdown(markdown_table(summary, ".3f", best=BEST, within=["scale"])))
 
 # %% [markdown]
 # Per set (means only; the paired intervals are in the table above):
@@ -212,7 +213,7 @@ display(Markdown(markdown_table(summary, ".3f")))
 # %%
 per_set = table.groupby(["set", "scale", "method"], sort=False)[["psnr", "ssim", "stlpips", "niqe"]].mean().reset_index()
 save_table(per_set, "ipf_per_set", results_dir, run)
-display(Markdown(markdown_table(per_set, ".3f")))
+display(Markdown(markdown_table(per_set, ".3f", best=BEST, within=["set", "scale"])))
 
 # %% [markdown]
 # ## The perception–distortion plane
@@ -224,7 +225,7 @@ display(Markdown(markdown_table(per_set, ".3f")))
 # %%
 means = keyed.groupby(["method", "scale"], sort=False)[["psnr", "stlpips", "niqe"]].mean().reset_index()
 fig = perception_distortion(means, "psnr", ["stlpips", "niqe"])
-save_figure(fig, "ipf_perception_distortion", figures_dir)
+save_figure(fig, "ipf_perception_distortion", figures_dir, run=run)
 plt.show()
 
 # %% [markdown]
@@ -241,7 +242,7 @@ for scale in crop_scales:
     for i, (set_name, index, box) in enumerate(crop_images):  # each image has its own box: one sheet each
         label, images, _ = ipf_study.crop_row(crop_methods, set_name, index, scale, tuple(box), lpips)
         fig = contact_sheet([(label, images)], crop=tuple(box), input_scale=scale)
-        save_figure(fig, f"ipf_crops_x{scale}_{i}", figures_dir)
+        save_figure(fig, f"ipf_crops_x{scale}_{i}", figures_dir, run=run)
         plt.show()
 
 # %% [markdown]
@@ -269,7 +270,7 @@ if "IPF" in methods:
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
-    save_figure(fig, "ipf_flow_field", figures_dir)
+    save_figure(fig, "ipf_flow_field", figures_dir, run=run)
     plt.show()
     display(Markdown(f"Offsets applied: mean |c·Δ| {np.hypot(*maps['applied']).mean():.3f} LR px, 99th percentile "
                      f"{np.percentile(np.hypot(*maps['applied']), 99):.3f}; mean confidence {maps['confidence'].mean():.3f}."))

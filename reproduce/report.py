@@ -46,21 +46,53 @@ def save_table(df: pd.DataFrame, name: str, results_dir: str | Path, run: Run, f
     return results_dir / f"{name}.csv"
 
 
-def save_figure(fig, name: str, figures_dir: str | Path, dpi: int = 110) -> Path:
-    """Save a matplotlib figure as PNG (atomically)."""
+def save_figure(fig, name: str, figures_dir: str | Path, dpi: int = 110, run: Run | None = None) -> Path:
+    """Save a matplotlib figure as PNG (atomically).
+
+    With ``run``, the PNG carries the run's provenance in its metadata
+    (``Source``: the notebook; ``Comment``: the provenance as JSON: commit,
+    dirty flag, versions, device, profile), so a figure found alone still
+    says where it came from (``PIL.Image.open(path).text``).
+    """
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     path = figures_dir / f"{name}.png"
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
+    metadata = None
+    if run is not None:
+        metadata = {"Source": f"notebook {run.info.get('notebook')} of the reproduce package",
+                    "Comment": json.dumps(run.finish(), default=str)}
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata=metadata))
     return path
 
 
-def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    """A GitHub-flavoured Markdown table (floats formatted with ``floatfmt``, NaN as '-')."""
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f", best: dict[str, str] | None = None,
+                   within: list[str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table (floats formatted with ``floatfmt``, NaN as '-').
+
+    ``best``: column -> "max" or "min"; the best value of each such column is
+    set in bold, among the rows that share the values of the ``within``
+    columns (e.g. the methods at one scale), or among all rows. Ties are all
+    marked; the comparison is on the values as printed.
+    """
     def cell(v):
         if isinstance(v, float):
             return "-" if v != v else format(v, floatfmt)
         return str(v)
+    marked = set()
+    for col, how in (best or {}).items():
+        if how not in ("max", "min"):
+            raise ValueError(f"best[{col!r}] must be 'max' or 'min', got {how!r}")
+        if col not in df.columns:
+            continue
+        groups = df.groupby(within, sort=False).groups.values() if within else [df.index]
+        for index in groups:
+            printed = {i: cell(df.at[i, col]) for i in index if pd.notna(df.at[i, col])}
+            if not printed:
+                continue
+            values = {i: float(p) for i, p in printed.items()}
+            target = max(values.values()) if how == "max" else min(values.values())
+            marked |= {(i, col) for i, v in values.items() if v == target}
     rows = [[str(c) for c in df.columns], ["---"] * len(df.columns)]
-    rows += [[cell(v) for v in row] for row in df.itertuples(index=False)]
+    for i, row in zip(df.index, df.itertuples(index=False)):
+        rows.append([f"**{cell(v)}**" if (i, c) in marked else cell(v) for c, v in zip(df.columns, row)])
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)

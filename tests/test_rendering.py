@@ -45,3 +45,37 @@ def test_pages_without_sections_are_left_alone_and_non_pages_refused():
     assert with_contents(page) == page and contents(page) == []
     with pytest.raises(ValueError, match="no <body>"):
         with_contents('<h2 id="x">x</h2>')
+
+
+def test_markdown_table_marks_the_best_value_within_groups():
+    import pandas as pd
+
+    from reproduce.report import markdown_table
+
+    df = pd.DataFrame({"scale": [4, 4, 8, 8], "method": ["A", "B", "A", "B"], "psnr": [30.0, 31.0, 25.0, 24.5],
+                       "stlpips": [0.2, 0.3, 0.41, 0.4]})
+    lines = markdown_table(df, ".2f", best={"psnr": "max", "stlpips": "min"}, within=["scale"]).splitlines()[2:]
+    assert lines[0] == "| 4 | A | 30.00 | **0.20** |" and lines[1] == "| 4 | B | **31.00** | 0.30 |"
+    assert lines[2] == "| 8 | A | **25.00** | 0.41 |" and lines[3] == "| 8 | B | 24.50 | **0.40** |"
+    overall = markdown_table(df, ".2f", best={"psnr": "max"}).splitlines()[2:]
+    assert sum("**" in line for line in overall) == 1 and "**31.00**" in overall[1]
+    with pytest.raises(ValueError, match="max' or 'min"):
+        markdown_table(df, best={"psnr": "highest"})
+
+
+def test_figures_carry_provenance_in_png_metadata(tmp_path):
+    import json
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from reproduce.report import Run, save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    path = save_figure(fig, "probe", tmp_path, run=Run("99_probe", "smoke"))
+    text = Image.open(path).text
+    info = json.loads(text["Comment"])
+    assert "99_probe" in text["Source"] and info["notebook"] == "99_probe" and "commit" in info and "device" in info
