@@ -20,7 +20,7 @@
 # |---|---|---|
 # | LIIF | frozen, pretrained | our EDSR-baseline-LIIF (`02_train`), frozen |
 # | flow encoder F | 8 EDSR residual blocks on LIIF's features | same, 64 channels |
-# | flow function g | 5-layer MLP, 256 hidden; nearest flow feature + query coordinate + cell | same; **ours**: last layer starts at zero (IPF starts as LIIF), offsets bounded to ±1 LR pixel (tanh) |
+# | flow function g | 5-layer MLP, 256 hidden; nearest flow feature + query coordinate + cell | same; **ours**: last layer starts at zero (IPF starts as LIIF), offsets bounded to ±1 LR pixel (tanh), shifted queries clamped to the image (an offset pointing out of the image gets no gradient there) |
 # | confidence C | 4-layer MLP, 64 hidden | same, sigmoid |
 # | outputs | I^f at coord + c·Δ, I^d at coord + Δ (dual constraint), both supervised | same |
 # | loss per output | perceptual + γ_adv·adversarial + γ_pix·pixel | **ours**: ST-LPIPS VGG (1) + 5e-3 · BCE adversarial + 1e-2 · L1 (the ESRGAN weights) |
@@ -41,7 +41,7 @@ profile = "report"                                   # parameter profile (set by
 train = False                                        # train the IPF arms (else use the committed checkpoints)
 arms = ["IPF", "IPF-noconf", "IPF-nodual", "LIIF-GAN"]  # IPF and its ablations (reproduce.ipf_study.ARMS)
 config_dir = "configs/cpu"                           # where ipf.yaml and liif-gan.yaml live
-ipf_run_dir = "runs/cpu/ipf-arms"                    # training run folders (resumable, not committed)
+ipf_run_dir = "runs/cpu"                             # training run folders <ipf_run_dir>/<arm> (resumable, not committed)
 checkpoint_dir = "results/checkpoints"               # IPF arms, SRResNet and SRGAN weights
 liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # the frozen LIIF
 eval_sets = ["Set14"]                                # evaluation sets (all images of each)
@@ -149,16 +149,18 @@ methods = {"bicubic": ("bicubic", -1)}
 for name, path in {**baseline_paths, **{a: arm_paths[a] for a in trained}}.items():
     methods[name] = (load(path), 0)
 metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
+digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline_paths, **arm_paths}.items() if p.is_file()}
+# The resumable file of a full run is named after the weights it scores, so rows of other weights are never reused.
+weights_id = ipf_study.weights_id(digests)
 if scores == "full":
     chosen = None if eval_limit is None else {s: [f.stem for f in dataset_files(s)[:eval_limit]] for s in eval_sets}
 else:
     chosen = {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=0) for s in eval_sets}
-partial = Path(ipf_run_dir) / "scores.partial.csv" if scores == "full" else None
+partial = Path(ipf_run_dir) / f"ipf-scores-{weights_id}.partial.csv" if scores == "full" else None
 parts = [score_images(method, name, eval_sets, eval_scales, seed=seed, images=chosen, extra_metrics=metrics,
                       partial=partial, progress=print)
          for name, (method, seed) in methods.items()]
 computed = pd.concat(parts, ignore_index=True)
-digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline_paths, **arm_paths}.items() if p.is_file()}
 
 # %%
 if scores == "full":
@@ -260,7 +262,7 @@ if "IPF" in methods:
     from reproduce.data import make_lr, read_image, to_tensor
     lr, hr = make_lr(read_image(dataset_files(set_name)[index]), scale)
     maps = ipf_study.flow_maps(methods["IPF"][0], to_tensor(lr), hr.shape[:2])
-    peak = float(np.abs(maps["applied"]).max()) or 1.0
+    peak = float(np.hypot(*maps["applied"]).max()) or 1.0  # the largest offset magnitude: full saturation
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.4), gridspec_kw={"width_ratios": [1, 1, 1, 0.25]})
     axes[0].imshow(maps["output"]); axes[0].set_title(f"IPF x{scale}: {set_name}/{dataset_files(set_name)[index].stem}", fontsize=9)
     axes[1].imshow(ipf_study.flow_to_rgb(maps["applied"], peak)); axes[1].set_title(f"applied offset c·Δ (full colour = {peak:.2f} LR px)", fontsize=9)
@@ -285,7 +287,12 @@ else:
 # (`reproduced` when the interval excludes zero in the claimed direction,
 # `contradicted` when it excludes zero the other way, `within noise`
 # otherwise; `not tested` when an arm has no checkpoint). Saved for the
-# study's claims ledger (`09_summary`).
+# study's claims ledger (`09_summary`). These are 9 claims at each scale,
+# each with its own 95 % interval and no correction for testing many: about
+# one in twenty intervals misses by chance, so a lone verdict among many
+# that point the other way deserves caution. Without the confidence, I^d
+# equals I^f, so the "without confidence" arm also has no separate dual
+# output: its claim tests confidence and dual constraint together.
 
 # %%
 claims = ipf_study.ipf_claims(table, eval_scales)

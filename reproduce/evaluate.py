@@ -142,7 +142,9 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
         partial: a CSV that makes a long evaluation resumable: rows already
             in it (same method, seed, set, image, scale) are kept, not
             recomputed, and it is rewritten atomically after every set and
-            scale, so an interrupted run loses at most one set x scale.
+            scale, so an interrupted run loses at most one set x scale. The
+            rows do not record the weights: name the file after them (the
+            notebooks put the checkpoints' digests in its name).
 
     Returns:
         DataFrame with columns ``method, seed, set, image, scale, psnr, ssim``,
@@ -154,6 +156,7 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
     import pandas as pd
 
     run = upscaler(method, chunk, bf16)
+    sets, scales = list(sets), list(scales)  # iterated more than once
     key = ["method", "seed", "set", "image", "scale"]
     done = pd.DataFrame()
     if partial is not None and Path(partial).is_file():
@@ -190,8 +193,7 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
                          f"PSNR {sum(r['psnr'] for r in part) / len(part):.3f}")
     table = pd.DataFrame(rows)
     if len(table):
-        wanted_sets = list(sets)
-        table = table[table["method"].eq(name) & table["seed"].eq(seed) & table["set"].isin(wanted_sets)
+        table = table[table["method"].eq(name) & table["seed"].eq(seed) & table["set"].isin(sets)
                       & table["scale"].isin([float(s) for s in scales])]
         if images is not None:
             keep = table.apply(lambda r: r["set"] not in images or r["image"] in set(images[r["set"]]), axis=1)

@@ -35,7 +35,8 @@ from .normalize import from_model, to_model
 # arm -> (config file, dotted overrides, what it tests)
 ARMS: dict[str, tuple[str, dict, str]] = {
     "IPF": ("ipf.yaml", {}, "the full model"),
-    "IPF-noconf": ("ipf.yaml", {"model.args.confidence": False}, "without the confidence function (c = 1)"),
+    "IPF-noconf": ("ipf.yaml", {"model.args.confidence": False},
+                   "without the confidence function (c = 1, so I^d = I^f: no separate dual output either)"),
     "IPF-nodual": ("ipf.yaml", {"model.args.dual": False}, "without the dual constraint (I^f only)"),
     "LIIF-GAN": ("liif-gan.yaml", {}, "no flow: LIIF fine-tuned with the same losses"),
 }
@@ -66,6 +67,15 @@ def arm_config(arm: str, config_dir: str | Path, run_dir: str | Path, liif_check
     return cfg
 
 
+def weights_id(digests: dict[str, dict]) -> str:
+    """A short id of a set of checkpoints (``{method: {"sha256": ...}}``): 12 hex digits, order-independent."""
+    import hashlib
+    import json
+
+    text = json.dumps({m: d["sha256"] for m, d in sorted(digests.items())}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> pd.DataFrame:
     """One row per arm: training budget, time, device, and whether its frozen LIIF is the committed one.
 
@@ -91,7 +101,9 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
         rows.append({"arm": arm, "tests": ARMS[arm][2], "status": "trained", "steps": ckpt["step"], "batch": t["batch_size"],
                      "hr patch": t["patch"], "scales": f"U({t['scale_min']:g}, {t['scale_max']:g})",
                      "trained params (M)": trained / 1e6, "losses": f"perc 1 + adv {g['adv_weight']:g} + {g['pixel_loss']} {g['pixel_weight']:g}",
-                     "LIIF weights vs committed": frozen, "hours": prov.get("seconds_since_start", math.nan) / 3600,
+                     "LIIF weights vs committed": frozen,
+                     # seconds of the last process: a resumed run's earlier sessions are not in it
+                     "hours": prov.get("seconds_since_start", math.nan) / 3600,
                      "device": prov.get("device", "?"), "commit": f"{(prov.get('commit') or '?')[:10]}{' (dirty)' if prov.get('dirty') else ''}",
                      "sha256": file_digest(path)[:16]})
     return pd.DataFrame(rows)

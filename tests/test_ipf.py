@@ -58,20 +58,24 @@ def test_decode_is_the_liif_queried_at_the_shifted_coordinate():
 
 
 def test_flow_reads_the_nearest_flow_vector():
-    """g sees the P vector of the LR pixel under the query: moving a query inside one LR pixel keeps it."""
+    """g sees the P vector of the LR pixel under the query, its offset from that pixel's centre and the cell, (y, x) each."""
     torch.manual_seed(2)
     model = kick(make(ipf_spec()).eval())
-    inp = torch.rand(1, 3, 4, 4) * 2 - 1
+    h, w = 5, 7  # not square, and uneven offsets below: a y/x mix-up changes the input of g
+    inp = torch.rand(1, 3, h, w) * 2 - 1
+    centre = lambda i, n: -1 + (2 * i + 1) / n  # noqa: E731
     with torch.no_grad():
         prepared = model.prepare(model.encode(inp))
-        # Two queries in LR pixel (1, 2) (centres at y = -0.25, x = 0.25), then one in pixel (1, 3).
-        coord = torch.tensor([[[-0.25, 0.25], [-0.3, 0.2], [-0.25, 0.75]]])
-        cell = torch.full_like(coord, 0.1)
+        # Two queries in LR pixel (1, 2), then one in pixel (1, 3).
+        coord = torch.tensor([[[centre(1, h), centre(2, w)], [centre(1, h) + 0.13, centre(2, w) - 0.05],
+                               [centre(1, h), centre(3, w)]]])
+        cell = torch.tensor([[[0.1, 0.03]] * 3])
         p = prepared.flow[0, :, 1, 2]
-        x = torch.cat([p, (coord[0, 1] - torch.tensor([-0.25, 0.25])) * 4, cell[0, 1] * 4])
+        rel = torch.tensor([0.13 * h, -0.05 * w])
+        x = torch.cat([p, rel, torch.tensor([0.1 * h, 0.03 * w])])
         expected = model.max_offset * torch.tanh(model.flow(x.unsqueeze(0)) / model.max_offset)
         offset, _ = model.flow_field(prepared, coord, cell)
-        assert torch.allclose(offset[0, 1], expected[0], atol=1e-6)
+        assert torch.allclose(offset[0, 1], expected[0], atol=1e-5)
         assert not torch.allclose(offset[0, 2], offset[0, 0])
 
 
@@ -89,12 +93,38 @@ def test_zero_confidence_gives_liif_and_training_outputs_match_inference():
         model.conf.layers[-1].bias.fill_(-60.0)  # c = sigmoid(-60) ~ 0: no shift at all
         liif = model.base(inp, coord, cell)
         assert torch.allclose(model(inp, coord, cell), liif, atol=1e-5)
+    # With autograd, as in training: the same images.
+    with torch.no_grad():
+        model.conf.layers[-1].bias.fill_(0.0)
+    outs = model.training_outputs(inp, (15, 15))
+    assert outs["flow"].requires_grad
+    with torch.no_grad():
+        assert torch.allclose(outs["flow"], model(inp, coord, cell).transpose(1, 2).reshape(2, 3, 15, 15), atol=1e-5)
     no_dual = make(ipf_spec(dual=False))
     assert set(no_dual.training_outputs(inp, (15, 15))) == {"flow"}
     no_conf = kick(make(ipf_spec(confidence=False)).eval())
-    with torch.no_grad():
-        outs = no_conf.training_outputs(inp, (15, 15))
-    assert no_conf.conf is None and torch.allclose(outs["flow"], outs["dual"])
+    assert no_conf.conf is None and set(no_conf.training_outputs(inp, (15, 15))) == {"flow"}  # I^d = I^f: once
+
+
+def test_the_base_liif_is_frozen_by_the_model_itself():
+    model = make(ipf_spec())
+    assert not any(p.requires_grad for p in model.base.parameters())
+    assert all(p.requires_grad for n, p in model.named_parameters() if not n.startswith("base."))
+
+
+def test_ipf_step_sums_every_term_of_every_output():
+    from reproduce.engine.adversarial import AdversarialStep
+    torch.manual_seed(6)
+    model = kick(make(ipf_spec()))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-4)
+    step = AdversarialStep({"discriminator": {"name": "srgan-discriminator", "args": {"patch": 32, "n_feats": 4}},
+                            "content": "vgg", "adv_weight": 5e-3, "pixel_weight": 1e-2, "pixel_loss": "l1"},
+                           torch.device("cpu"), 1e-4)
+    loss = step(model, opt, {"inp": torch.rand(2, 3, 12, 12), "gt": torch.rand(2, 3, 32, 32)}, torch.device("cpu"), False)
+    t = step.last
+    expected = sum(t[f"{o}_content"] + 5e-3 * t[f"{o}_adversarial"] + 1e-2 * t[f"{o}_pixel"] for o in ("flow", "dual"))
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert t["flow_pixel"] != t["dual_pixel"]  # two different images were scored
 
 
 def test_tiled_encoding_covers_the_flow_encoder_too():
@@ -137,6 +167,15 @@ def test_ipf_trains_only_its_flow_and_loads_as_a_model(tmp_path):
     model = load(last)
     out = upscale(model, torch.rand(3, 10, 13), (27, 35), chunk=100)  # x2.7, non-integer, several chunks
     assert out.shape == (3, 27, 35) and torch.isfinite(out).all()
+    # A run saved before a config key existed (here: gan.init_into, gan.pixel_loss) still resumes.
+    ckpt = torch.load(last, weights_only=True)
+    del ckpt["config"]["gan"]["init_into"], ckpt["config"]["gan"]["pixel_loss"]
+    ckpt["config"]["train"]["steps"] = 4
+    torch.save(ckpt, last)
+    cfg["train"]["steps"] = 4
+    cfg["gan"]["init_into"], cfg["gan"]["pixel_loss"] = "", "mse"  # the defaults, as an old run had them
+    train(cfg, resume=True, log=lambda m: None)
+    assert load_checkpoint(last)["step"] == 4
 
 
 def test_config_names_of_submodules_are_checked(tmp_path):
@@ -146,6 +185,13 @@ def test_config_names_of_submodules_are_checked(tmp_path):
 
     cfg = load_config(None, {"model": ipf_spec(), "train": {"freeze": ["bsae"]}})
     with pytest.raises(ReproduceError, match="no submodule 'bsae'.*base"):
+        build_training(cfg, torch.device("cpu"), 1, False, lambda m: None)
+    disc = {"name": "srgan-discriminator", "args": {"patch": 32, "n_feats": 4}}
+    cfg = load_config(None, {"model": ipf_spec(), "gan": {"discriminator": disc, "init_into": "base"}})
+    with pytest.raises(ReproduceError, match="init_into.*no checkpoint"):
+        build_training(cfg, torch.device("cpu"), 1, False, lambda m: None)
+    cfg = load_config(None, {"model": ipf_spec(), "train": {"compile": True}, "gan": {"discriminator": disc}})
+    with pytest.raises(ReproduceError, match="compile"):
         build_training(cfg, torch.device("cpu"), 1, False, lambda m: None)
 
 

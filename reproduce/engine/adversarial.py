@@ -84,8 +84,9 @@ class AdversarialStep:
             g_loss = g_loss + content + self.adv_weight * adversarial
             if self.pixel_weight:
                 g_loss = g_loss + self.pixel_weight * pixel
-            # One output (SRGAN): the log keeps its plain names; several (IPF): prefixed by the output.
-            prefix = "" if len(outputs) == 1 else f"{name}_"
+            # The plain output of an image network or LIIF ("out"): plain names in the log, as SRGAN's always
+            # were; a named output (IPF's "flow", "dual"): prefixed, so IPF arms with one or two outputs align.
+            prefix = "" if name == "out" else f"{name}_"
             terms.update({f"{prefix}content": content.item(), f"{prefix}adversarial": adversarial.item(),
                           f"{prefix}pixel": pixel.item()})
         optimizer.zero_grad(set_to_none=True)

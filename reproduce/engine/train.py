@@ -42,6 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..data import EvalPairs, ImageCrops, ImageSet, StepBatchSampler, TrainSamples
+from ..config import DEFAULTS, merge
 from ..device import pick_device
 from ..errors import ReproduceError
 from ..fileio import write_text_atomic
@@ -161,9 +162,13 @@ def build_training(cfg: dict, device: torch.device, world: int, resume: bool, lo
         submodule(model, name, "train.freeze").requires_grad_(False)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=t["lr"])
     gan = None
+    if cfg["gan"]["init_into"] and not cfg["gan"]["init"]:
+        raise ReproduceError(f"gan.init_into is {cfg['gan']['init_into']!r} but gan.init names no checkpoint to load into it")
     if cfg["gan"]["discriminator"]:  # built before any RNG state is restored
         if world > 1:
             raise ReproduceError("adversarial training runs in one process (no DistributedDataParallel)")
+        if t["compile"]:  # the adversarial step calls the bare model (its training_outputs), never a compiled wrapper
+            raise ReproduceError("train.compile is not supported with adversarial training (gan.discriminator set)")
         gan = AdversarialStep(cfg["gan"], device, t["lr"])
         if cfg["gan"]["init"] and not resume:
             target = submodule(model, cfg["gan"]["init_into"], "gan.init_into")
@@ -188,7 +193,9 @@ def restore_checkpoint(cfg: dict, ckpt_path: Path, model, optimizer, gan, main: 
     """Load model, optimizer, RNG (and discriminator) states of a run with the same config; returns its step."""
     ckpt = load_checkpoint(ckpt_path)
     out_dir = ckpt_path.parent
-    changed = [k for k in cfg if k != "run" and ckpt.get("config", {}).get(k) != cfg[k]]
+    # Keys added to the defaults after the run started read as their defaults.
+    stored = merge(DEFAULTS, {k: v for k, v in ckpt.get("config", {}).items() if k in DEFAULTS})
+    changed = [k for k in cfg if k != "run" and stored.get(k) != cfg[k]]
     if changed:
         raise ReproduceError(f"{out_dir} holds a run with a different configuration ({', '.join(changed)} differ); "
                              "resume it with its own config or train into another out_dir")

@@ -61,7 +61,8 @@ class IPF(ImplicitSR):
         flow_blocks, flow_feats: the flow encoder F (8 blocks, 64 channels).
         flow_hidden: hidden widths of g (4 x 256: a 5-layer MLP).
         conf_hidden: hidden widths of C (3 x 64: a 4-layer MLP).
-        confidence: use C (False: c = 1, the "without confidence" ablation).
+        confidence: use C (False: c = 1, the "without confidence" ablation;
+            then I^d = I^f, so training supervises the one image once).
         dual: also produce I^d in training (False: the "without dual
             constraint" ablation); inference is unaffected.
         max_offset: bound of each offset component in LR pixels (tanh).
@@ -73,6 +74,7 @@ class IPF(ImplicitSR):
         self.base = make(base_spec)
         if not isinstance(self.base, ImplicitSR) or not hasattr(self.base, "encoder"):
             raise ValueError(f"IPF needs an implicit base model with an encoder, got {base_spec.get('name')!r}")
+        self.base.requires_grad_(False)  # frozen whatever the training config says: only F, g and C learn
         self.base_dim = self.base.encoder.out_dim
         self.flow_encoder = EDSREncoder(flow_blocks, flow_feats, n_colors=self.base_dim)
         in_dim = flow_feats + 2 + 2  # nearest P vector, rel coord, rel cell
@@ -136,7 +138,10 @@ class IPF(ImplicitSR):
         return self.base.decode(prepared.base, self.shifted(coord, step, prepared.flow.shape[-2:]), cell)
 
     def training_outputs(self, inp: torch.Tensor, size: tuple[int, int]) -> dict[str, torch.Tensor]:
-        """The images the losses supervise: ``flow`` (I^f) and, with ``dual``, ``dual`` (I^d).
+        """The images the losses supervise: ``flow`` (I^f) and, with ``dual`` and the confidence, ``dual`` (I^d).
+
+        Without the confidence I^d would equal I^f: it is left out rather than
+        supervised twice.
 
         inp (B, 3, h, w) in [-1, 1] -> each (B, 3, H, W) in [-1, 1] for ``size = (H, W)``.
         """
@@ -148,7 +153,7 @@ class IPF(ImplicitSR):
         offset, confidence = self.flow_field(prepared, coord, cell)
         lr_size = feat.shape[-2:]
         outputs = {"flow": offset * confidence if confidence is not None else offset}
-        if self.dual:
+        if self.dual and confidence is not None:
             outputs["dual"] = offset
         return {name: _as_image(self.base.decode(prepared.base, self.shifted(coord, step, lr_size), cell), size)
                 for name, step in outputs.items()}
