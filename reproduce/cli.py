@@ -128,18 +128,10 @@ def cmd_run(args) -> None:
 
 def dotted_overrides(pairs: list[str]) -> dict:
     """``["train.steps=200", "run.out_dir=runs/x"]`` -> ``{"train": {"steps": 200}, "run": {"out_dir": "runs/x"}}``."""
+    from .config import nest_dotted
     from .runner import parse_overrides
 
-    nested: dict = {}
-    for key, value in parse_overrides(pairs).items():
-        *parents, leaf = key.split(".")
-        node = nested
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ReproduceError(f"parameter {key!r} sets a value inside {part!r}, which is set on its own too")
-        node[leaf] = value
-    return nested
+    return nest_dotted(parse_overrides(pairs))
 
 
 def cmd_train(args) -> None:

@@ -117,8 +117,39 @@ def _typed(default, value, name: str):
     return value
 
 
+def nest_dotted(flat: dict[str, Any]) -> dict:
+    """``{"train.steps": 200, "model.args.cell_decode": False}`` -> nested sections, as a config file holds them."""
+    nested: dict = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ReproduceError(f"parameter {key!r} sets a value inside {part!r}, which is set on its own too")
+        node[leaf] = value
+    return nested
+
+
+def _update_model(spec: dict, override: dict) -> dict:
+    """The model spec with ``override`` merged in key by key (free-form: no defaults to check against)."""
+    out = copy.deepcopy(spec)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _update_model(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def load_config(path: str | os.PathLike | None = None, overrides: dict | None = None) -> dict:
-    """Read a YAML config (or start from the defaults) and apply overrides."""
+    """Read a YAML config (or start from the defaults) and apply overrides.
+
+    ``overrides`` are nested sections (see :func:`nest_dotted`); those of
+    ``model`` are merged into the file's model spec key by key (so
+    ``model.args.cell_decode`` changes one argument), the rest are checked
+    against the defaults like the file.
+    """
     cfg = DEFAULTS
     if path is not None:
         path = Path(path)
@@ -132,7 +163,11 @@ def load_config(path: str | os.PathLike | None = None, overrides: dict | None = 
             raise ReproduceError(f"{path} must hold a mapping of config sections")
         cfg = merge(cfg, loaded)
     if overrides:
+        overrides = dict(overrides)
+        model = overrides.pop("model", None)
         cfg = merge(cfg, overrides)
+        if model is not None:
+            cfg["model"] = _update_model(cfg["model"] or {}, model) if isinstance(model, dict) else model
     validate(cfg)
     return cfg
 

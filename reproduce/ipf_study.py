@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from .claims import ClaimResult, paired_claim
-from .config import load_config
+from .config import load_config, nest_dotted
 from .coords import centres, make_cell
 from .errors import ReproduceError
 from .evaluate import file_digest
@@ -53,18 +53,7 @@ def arm_config(arm: str, config_dir: str | Path, run_dir: str | Path, liif_check
     """The training config of one arm: its file, its overrides, its run folder and the LIIF it starts from."""
     name, overrides, _ = ARMS[arm]
     dotted = {**overrides, "run.out_dir": str(Path(run_dir) / arm.lower()), "gan.init": str(liif_checkpoint)}
-    nested: dict = {}
-    for key, value in dotted.items():
-        *parents, leaf = key.split(".")
-        node = nested
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    # model is replaced whole by an override, so its overrides are applied to the file's model instead
-    cfg = load_config(Path(config_dir) / name, {k: v for k, v in nested.items() if k != "model"})
-    for key, value in nested.get("model", {}).get("args", {}).items():
-        cfg["model"]["args"][key] = value
-    return cfg
+    return load_config(Path(config_dir) / name, nest_dotted(dotted))
 
 
 def weights_id(digests: dict[str, dict]) -> str:

@@ -122,3 +122,43 @@ class SRGANDiscriminator(nn.Module):
         if x.shape[-2:] != (self.patch, self.patch):
             raise ValueError(f"the discriminator takes {self.patch}x{self.patch} patches, got {tuple(x.shape[-2:])}")
         return self.classifier(self.features(x)).squeeze(1)
+
+
+@register("edsr-baseline-fixed")
+class EDSRFixedScale(ImageToImageSR):
+    """EDSR-baseline as a fixed-scale network (Lim et al., 2017): LIIF's encoder plus a pixel-shuffle upsampler.
+
+    The encoder is exactly LIIF's (``edsr.EDSREncoder``: head, residual
+    blocks, body conv, global skip), so the two differ only in the decoder:
+    here the official upsampler (x2 and x4: one or two stages of conv to 4C +
+    PixelShuffle(2); x3: conv to 9C + PixelShuffle(3); no activation in the
+    baseline) and a 3x3 conv to RGB. These are the single-scale references
+    of the LIIF paper's Table 1, each trained on its own scale only.
+
+    forward: (B, 3, h, w) in [-1, 1] -> (B, 3, s*h, s*w). At other output
+    sizes :meth:`upscale_to` resizes the x``scale`` output with MATLAB
+    bicubic, as for SRResNet.
+    """
+
+    def __init__(self, scale: int = 2, n_resblocks: int = 16, n_feats: int = 64):
+        super().__init__()
+        from .edsr import EDSREncoder
+
+        if scale not in (2, 3, 4):
+            raise ValueError(f"the EDSR upsampler is built for x2, x3 or x4, not x{scale}")
+        c = n_feats
+        self.scale = scale
+        self.encoder = EDSREncoder(n_resblocks, c)
+        stages = [(9, 3)] if scale == 3 else [(4, 2)] * (scale // 2)
+        self.upsample = nn.Sequential(*[nn.Sequential(nn.Conv2d(c, k * c, 3, padding=1), nn.PixelShuffle(r)) for k, r in stages])
+        self.tail = nn.Conv2d(c, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.upsample(self.encoder(x)))
+
+    def upscale_to(self, lr: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """(B, 3, h, w) -> (B, 3, H, W): the x``scale`` output, resized by MATLAB bicubic when (H, W) differs."""
+        out = self(lr)
+        if tuple(out.shape[-2:]) != tuple(size):
+            out = imresize(out.float(), size=tuple(size)).to(out.dtype)
+        return out

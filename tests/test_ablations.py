@@ -1,0 +1,88 @@
+"""LIIF's ablation arms (issue 11): configs differ from LIIF's by exactly their change; the fixed-scale EDSR; the border-jump measure."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from reproduce import ablations
+from reproduce.models import make
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@pytest.mark.parametrize("arm", [a for a in ablations.ARMS if a.startswith("LIIF-")])
+def test_each_liif_arm_is_one_change_from_liif(arm):
+    base = _flat(ablations.arm_config("LIIF", 1, "configs/cpu", "runs/x"))
+    other = _flat(ablations.arm_config(arm, 1, "configs/cpu", "runs/x"))
+    changed = {k for k in base.keys() | other.keys() if base.get(k) != other.get(k)}
+    assert changed == set(ablations.ARMS[arm][1]) | {"run.out_dir"}
+    assert other["train.seed"] == 1 and other["run.out_dir"].endswith(f"{arm}-seed1")
+
+
+def test_fixed_scale_arms_share_liif_data_and_schedule():
+    liif = ablations.arm_config("LIIF", 0, "configs/cpu", "runs/x")
+    for scale in (2, 3, 4):
+        cfg = ablations.arm_config(f"EDSR-baseline-x{scale}", 0, "configs/cpu", "runs/x")
+        assert cfg["model"]["args"]["scale"] == scale and cfg["train"]["patch"] == 48 * scale
+        assert cfg["train"]["scale_min"] == cfg["train"]["scale_max"] == scale and cfg["valid"]["scale"] == scale
+        for key in ("datasets", "steps", "lr", "schedule", "batch_size", "bf16", "repeat", "seed", "loss"):
+            assert cfg["train"][key] == liif["train"][key], key
+    with pytest.raises(Exception, match="unknown ablation arm"):
+        ablations.checkpoint_path("x", "LIIF-z", 0)
+
+
+def test_fixed_scale_edsr_uses_liif_encoder_and_resizes_other_scales():
+    liif = make({"name": "liif", "args": {"encoder_spec": {"name": "edsr-baseline", "args": {"n_resblocks": 2, "n_feats": 8}},
+                                          "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [8]}}}})
+    for scale in (2, 3, 4):
+        net = make({"name": "edsr-baseline-fixed", "args": {"scale": scale, "n_resblocks": 2, "n_feats": 8}})
+        assert net.encoder.state_dict().keys() == liif.encoder.state_dict().keys()
+        lr = torch.rand(1, 3, 7, 9) * 2 - 1
+        assert net(lr).shape == (1, 3, 7 * scale, 9 * scale)
+        out = net.upscale_to(lr, (20, 30))
+        assert out.shape == (1, 3, 20, 30)
+    with pytest.raises(ValueError, match="x2, x3 or x4"):
+        make({"name": "edsr-baseline-fixed", "args": {"scale": 5}})
+
+
+def test_fixed_scale_edsr_trains_on_its_scale(tmp_path):
+    from reproduce.config import load_config
+    from reproduce.engine import read_log, train
+    cfg = load_config(None, {
+        "model": {"name": "edsr-baseline-fixed", "args": {"scale": 2, "n_resblocks": 1, "n_feats": 8}},
+        "train": {"datasets": ["sample"], "limit": 2, "repeat": 1, "task": "image", "patch": 32, "scale_min": 2.0,
+                  "scale_max": 2.0, "loss": "l1", "batch_size": 2, "steps": 2, "lr": 1e-3},
+        "valid": {"dataset": "sample", "limit": 1, "crop": 48, "scale": 2, "every": 2},
+        "run": {"out_dir": str(tmp_path / "run"), "log_every": 1, "checkpoint_every": 2}})
+    train(cfg, log=lambda m: None)
+    assert [r["step"] for r in read_log(tmp_path / "run") if "loss" in r] == [1, 2]
+
+
+def test_model_overrides_change_one_argument():
+    from reproduce.cli import dotted_overrides
+    from reproduce.config import load_config
+    cfg = load_config("configs/cpu/edsr-baseline-liif.yaml", dotted_overrides(["model.args.local_ensemble=false"]))
+    assert cfg["model"]["args"]["local_ensemble"] is False
+    assert cfg["model"]["args"]["encoder_spec"]["name"] == "edsr-baseline"  # the rest of the spec is kept
+
+
+def test_border_jump_separates_blocky_from_smooth_upsampling():
+    torch.manual_seed(0)
+    lr = F.avg_pool2d(torch.rand(1, 3, 64, 80), 4)[0]  # a smooth-ish 16 x 20 image
+    blocky = F.interpolate(lr[None], scale_factor=6, mode="nearest")[0]
+    smooth = F.interpolate(lr[None], scale_factor=6, mode="bilinear", align_corners=False)[0]
+    b, s = ablations.cell_border_jump(blocky, (16, 20)), ablations.cell_border_jump(smooth, (16, 20))
+    assert b["inside"] == pytest.approx(0.0, abs=1e-7) and b["ratio"] > 100
+    assert 0.5 < s["ratio"] < 2.0 and s["border"] > 0
+    # A non-integer scale (x2.5): borders found where the nearest LR index changes.
+    odd = F.interpolate(lr[None], size=(40, 50), mode="nearest-exact")[0]  # pixel-centre rule, as LIIF
+    assert ablations.cell_border_jump(odd, (16, 20))["inside"] == pytest.approx(0.0, abs=1e-7)
