@@ -86,3 +86,79 @@ def cell_border_jump(img: torch.Tensor, lr_size: tuple[int, int]) -> dict[str, f
         sums["inside"][1] += int((~mask).sum())
     border, inside = (s / max(c, 1) for s, c in sums.values())
     return {"border": border, "inside": inside, "ratio": border / inside if inside > 0 else float("inf")}
+
+
+# The paper's rows (reproduce.paper.DIV2K_EDSR_BASELINE) for our arm names.
+PAPER_ROWS = {"LIIF": "LIIF", "LIIF-c": "LIIF -c", "LIIF-u": "LIIF -u", "LIIF-e": "LIIF -e", "LIIF-d": "LIIF -d"}
+
+
+def seed_spread(scores, arm: str = "LIIF", metric: str = "psnr"):
+    """Run-to-run noise of one arm: per set and scale, the spread of its per-seed mean over seeds.
+
+    Args:
+        scores: long score table (``reproduce.scores``) with several seeds of ``arm``.
+
+    Returns:
+        DataFrame ``set, scale, seeds, mean, sd`` (sd over seeds of the per-seed
+        means, ddof=1; NaN with one seed).
+    """
+    part = scores[scores["method"] == arm]
+    per_seed = part.groupby(["set", "scale", "seed"], sort=False)[metric].mean().reset_index()
+    out = per_seed.groupby(["set", "scale"], sort=False)[metric].agg(seeds="count", mean="mean", sd="std").reset_index()
+    return out
+
+
+def detectable_difference(sd: float, n_seeds: int, power: float = 0.8, level: float = 0.95) -> float:
+    """The smallest true difference between two arms that ``n_seeds`` seeds each detect with ``power``.
+
+    Two-sided test at ``level`` on the difference of two means of
+    ``n_seeds`` runs each, runs differing by ``sd`` (the seed-to-seed spread
+    of one arm's mean): (z_{level} + z_{power}) * sd * sqrt(2 / n). Pairing
+    arms on a seed (same initial encoder, same batches) can only lower it,
+    so this is the design's conservative figure.
+    """
+    from statistics import NormalDist
+
+    if n_seeds < 1 or not sd >= 0:
+        raise ValueError(f"need n_seeds >= 1 and sd >= 0, got {n_seeds}, {sd}")
+    z = NormalDist().inv_cdf(1 - (1 - level) / 2) + NormalDist().inv_cdf(power)
+    return z * sd * (2 / n_seeds) ** 0.5
+
+
+def effect_table(scores, metric: str = "psnr", reference: str = "LIIF", paper: dict | None = None, n_boot: int = 10000):
+    """Every arm against the reference, per set and scale, paired on seed and image.
+
+    Rows: ``method, set, scale, seeds, mean, delta, ci_low, ci_high,
+    win_rate, paper_delta``: ``mean`` over seeds of the per-seed means;
+    ``delta`` the mean of (arm - reference) over the seeds both have and
+    their common images, with a two-way bootstrap interval over seeds and
+    images (``stats.compare_methods``); ``paper_delta`` the paper's
+    (arm - LIIF) at that scale where its table has the arm and the scale
+    (``paper``: rows like ``reproduce.paper.DIV2K_EDSR_BASELINE``), else NaN.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .paper import DIV2K_EDSR_BASELINE, DIV2K_SCALES
+    from .stats import compare_methods
+
+    paper = DIV2K_EDSR_BASELINE if paper is None else paper
+    rows = []
+    for method in dict.fromkeys(scores["method"]):
+        part = scores[scores["method"] == method]
+        per_seed = part.groupby(["set", "scale", "seed"], sort=False)[metric].mean().reset_index()
+        summary = per_seed.groupby(["set", "scale"], sort=False)[metric].agg(seeds="count", mean="mean").reset_index()
+        diffs = (compare_methods(scores, metric, method, reference, by=("set", "scale"), n_boot=n_boot)
+                 if method != reference else pd.DataFrame())
+        for r in summary.itertuples(index=False):
+            d = diffs[(diffs["set"] == r.set) & (diffs["scale"] == r.scale)] if len(diffs) else diffs
+            row = {"method": method, "set": r.set, "scale": r.scale, "seeds": int(r.seeds), "mean": float(r.mean)}
+            if len(d):
+                row.update({k: float(d.iloc[0][k]) for k in ("delta", "ci_low", "ci_high", "win_rate")})
+            paper_row, ref_row = paper.get(PAPER_ROWS.get(method, "")), paper.get(PAPER_ROWS.get(reference, ""))
+            if paper_row and ref_row and float(r.scale) in [float(s) for s in DIV2K_SCALES]:
+                i = [float(s) for s in DIV2K_SCALES].index(float(r.scale))
+                row["paper_delta"] = round(paper_row[i] - ref_row[i], 4)
+            rows.append(row)
+    cols = ["method", "set", "scale", "seeds", "mean", "delta", "ci_low", "ci_high", "win_rate", "paper_delta"]
+    return pd.DataFrame(rows).reindex(columns=cols).astype({"delta": float, "paper_delta": float}).replace({None: np.nan})

@@ -86,3 +86,40 @@ def test_border_jump_separates_blocky_from_smooth_upsampling():
     # A non-integer scale (x2.5): borders found where the nearest LR index changes.
     odd = F.interpolate(lr[None], size=(40, 50), mode="nearest-exact")[0]  # pixel-centre rule, as LIIF
     assert ablations.cell_border_jump(odd, (16, 20))["inside"] == pytest.approx(0.0, abs=1e-7)
+
+
+def _scores(effect=-0.1, seeds=(0, 1, 2), images=30, scales=(2.0, 12.0)):
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(0)
+    rows = []
+    for scale in scales:
+        base = rng.normal(30, 2, images)
+        for seed in seeds:
+            run = rng.normal(0, 0.02)  # seed-to-seed offset of the whole run
+            for i in range(images):
+                liif = base[i] + run + rng.normal(0, 0.01)
+                rows.append(("LIIF", seed, "Kodak24", f"im{i}", scale, liif))
+                rows.append(("LIIF-e", seed, "Kodak24", f"im{i}", scale, liif + effect + rng.normal(0, 0.01)))
+    return pd.DataFrame(rows, columns=["method", "seed", "set", "image", "scale", "psnr"])
+
+
+def test_effect_table_pairs_seeds_and_carries_the_paper_delta():
+    table = ablations.effect_table(_scores(), n_boot=2000)
+    e = table[(table["method"] == "LIIF-e") & (table["scale"] == 12.0)].iloc[0]
+    assert e["seeds"] == 3 and e["delta"] == pytest.approx(-0.1, abs=0.01) and e["ci_high"] < 0 < e["ci_high"] + 0.2
+    assert e["paper_delta"] == pytest.approx(23.66 - 23.71)  # the paper's -e at x12
+    ref = table[table["method"] == "LIIF"]
+    assert ref["delta"].isna().all() and ref["paper_delta"].eq(0).all()
+    none = ablations.effect_table(_scores(effect=0.0), n_boot=2000)
+    n = none[none["method"] == "LIIF-e"]
+    assert ((n["ci_low"] < 0) & (n["ci_high"] > 0)).all()  # no effect: every interval covers zero
+
+
+def test_seed_spread_and_detectable_difference():
+    spread = ablations.seed_spread(_scores(seeds=(0, 1, 2, 3)))
+    assert spread["seeds"].eq(4).all() and (spread["sd"] > 0.002).all() and (spread["sd"] < 0.06).all()
+    assert ablations.detectable_difference(0.1, 2) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-4)
+    assert ablations.detectable_difference(0.1, 8) == pytest.approx(ablations.detectable_difference(0.1, 2) / 2)
+    with pytest.raises(ValueError):
+        ablations.detectable_difference(0.1, 0)
