@@ -188,7 +188,8 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
                 Path(partial).parent.mkdir(parents=True, exist_ok=True)
                 write_text_atomic(Path(partial), pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
             if progress:
-                part = [r for r in rows if r["set"] == set_name and r["scale"] == float(scale) and r["method"] == name]
+                part = [r for r in rows if r["set"] == set_name and r["scale"] == float(scale) and r["method"] == name
+                        and r["seed"] == seed]
                 progress(f"{name:<12} {set_name:<9} x{scale:<5g} {len(part):>3} images  "
                          f"PSNR {sum(r['psnr'] for r in part) / len(part):.3f}")
     table = pd.DataFrame(rows)

@@ -179,3 +179,35 @@ def perception_distortion(table: pd.DataFrame, x: str, ys: Sequence[str], label:
     axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def delta_vs_scale(effects: pd.DataFrame, set_name: str, methods: Sequence[str], reference: str = "LIIF"):
+    """Each method's paired PSNR difference to ``reference`` against the scale, with its 95 % interval,
+    and the paper's difference as a second (dashed) series; one panel per method.
+
+    ``effects``: rows of ``ablations.effect_table`` (``method, set, scale,
+    delta, ci_low, ci_high, paper_delta``).
+    """
+    methods = [m for m in methods if m in set(effects["method"])] or list(methods)[:1]
+    fig, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.4), squeeze=False, sharey=True)
+    for ax, method in zip(axes[0], methods):
+        part = effects[(effects["set"] == set_name) & (effects["method"] == method)].sort_values("scale")
+        if len(part) and part["delta"].notna().any():
+            err = [part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]]
+            ax.errorbar(part["scale"], part["delta"], yerr=err, fmt="o-", capsize=3, label="ours (95 % CI)")
+        if len(part) and part["paper_delta"].notna().any():
+            p = part.dropna(subset=["paper_delta"])
+            ax.plot(p["scale"], p["paper_delta"], "s--", color="0.4", label="paper (DIV2K)")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.axvspan(1, 4, color="0.93", zorder=0)
+        ax.set_xscale("log")
+        ticks = sorted(part["scale"].unique()) if len(part) else [2, 4]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"x{t:g}" for t in ticks], fontsize=7)
+        ax.minorticks_off()
+        ax.set_title(f"{method} - {reference}", fontsize=9)
+        ax.set_xlabel("scale")
+    axes[0][0].set_ylabel(f"PSNR difference (dB), {set_name}")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

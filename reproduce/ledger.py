@@ -22,6 +22,8 @@ COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "pap
 
 # Who made each notebook's claims, and the training budget behind its models.
 NOTEBOOK_CONTEXT = {
+    "05_ablations": ("LIIF paper, ablation table and Table 1",
+                     "every arm LIIF's CPU budget (6000 steps, batch 16); seeds per arm in 05's budget table"),
     "06_ipf": ("IPF paper and this study",
                "LIIF 6000 steps; each IPF arm a further 800 steps x 8 patches of 64 px (LIIF frozen), one model per arm"),
     "07_normals": ("source report (normal maps) and this study",
@@ -34,12 +36,6 @@ NOTEBOOK_CONTEXT = {
 PENDING = [
     ("LIIF paper, Table 1", "LIIF and MetaSR are close inside x1-x4; LIIF's lead grows out of distribution (x6-x30)",
      "04_compare", "per-image scores of 03/04 and paired intervals not computed yet (issue 9)"),
-    ("LIIF paper, Table 1", "LIIF trained on x1-x4 stays close to fixed-scale EDSR-baseline networks at x2, x3, x4",
-     "05_ablations", "fixed-scale networks not trained yet (issue 11)"),
-    ("LIIF paper, Table 3", "-c (no cell decoding) loses at x2 and gains at x30", "05_ablations", "not trained yet (issue 11)"),
-    ("LIIF paper, Table 3", "-u (no feature unfolding) loses at every scale", "05_ablations", "not trained yet (issue 11)"),
-    ("LIIF paper, Table 3", "-e (no local ensemble) loses at every scale", "05_ablations", "not trained yet (issue 11)"),
-    ("LIIF paper, Table 3", "-d (shallower decoder) loses, most at large scales", "05_ablations", "not trained yet (issue 11)"),
     ("source report (normal maps)", "IPF fine-tuned on the detail component beats LIIF on normal maps", "07_normals",
      "IPF exists (06_ipf) but has not been fine-tuned on normal maps yet"),
     ("source report (thumbnails)", "IPF gives the best x8 thumbnails", "08_thumbnails",

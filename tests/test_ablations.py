@@ -123,3 +123,40 @@ def test_seed_spread_and_detectable_difference():
     assert ablations.detectable_difference(0.1, 8) == pytest.approx(ablations.detectable_difference(0.1, 2) / 2)
     with pytest.raises(ValueError):
         ablations.detectable_difference(0.1, 0)
+
+
+def test_claims_from_the_effect_table():
+    effects = ablations.effect_table(_scores(effect=-0.1), n_boot=2000)
+    rows = {(r["a"], r["scope"]): r for r in ablations.ablation_claims(effects, "Kodak24")}
+    assert rows[("LIIF-e", "Kodak24, x2")]["verdict"] == "reproduced"
+    assert rows[("LIIF-e", "Kodak24, x12")]["paper"] == pytest.approx(-0.05)
+    assert rows[("LIIF-c", "Kodak24, x2")]["verdict"] == "not tested"  # no -c arm scored
+    assert rows[("LIIF-c", "Kodak24, x30")]["verdict"] == "not tested"
+    gains = ablations.effect_table(_scores(effect=+0.1), n_boot=2000)
+    assert {r["verdict"] for r in ablations.ablation_claims(gains, "Kodak24") if r["a"] == "LIIF-e"} == {"contradicted"}
+
+
+def test_fixed_scale_claim_is_liif_minus_the_fixed_network():
+    import pandas as pd
+    s = _scores(effect=-0.2, scales=(2.0,))
+    s["method"] = s["method"].replace({"LIIF-e": "EDSR-baseline-x2"})
+    rows = ablations.fixed_scale_claims(ablations.effect_table(s, n_boot=2000), "Kodak24")
+    x2 = rows[0]
+    assert x2["delta"] == pytest.approx(0.2, abs=0.02) and x2["ci_low"] > 0 and x2["verdict"] == "reproduced"
+    assert x2["paper"] == pytest.approx(34.67 - 34.55)
+    assert [r["verdict"] for r in rows[1:]] == ["not tested", "not tested"]
+    assert isinstance(pd.DataFrame(rows), pd.DataFrame)
+
+
+def test_cell_override_and_sharpness():
+    from reproduce.engine import upscale
+    from conftest import liif_spec
+    torch.manual_seed(0)
+    model = make(liif_spec()).eval()
+    lr = torch.rand(3, 6, 7)
+    normal = upscale(model, lr, (30, 35))
+    assert torch.allclose(ablations.upscale_with_cell(model, lr, (30, 35), (30, 35), chunk=100), normal, atol=1e-6)
+    assert not torch.allclose(ablations.upscale_with_cell(model, lr, (30, 35), (12, 14)), normal, atol=1e-3)
+    img = torch.rand(3, 40, 40)
+    blurred = F.avg_pool2d(img[None], 5, stride=1, padding=2, count_include_pad=False)[0]
+    assert ablations.sharpness(img) > 2 * ablations.sharpness(blurred) and ablations.sharpness(torch.full((3, 9, 9), 0.5)) == 0

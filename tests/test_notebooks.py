@@ -168,3 +168,27 @@ def test_smoke_ipf_scores_and_claims(smoke_run):
     assert len(claims) == 9 and set(claims["verdict"]) <= set(VERDICTS) and "not tested" not in set(claims["verdict"])
     budget = pd.read_csv(results / "ipf_budget.csv")
     assert (budget.loc[budget["arm"].str.startswith("IPF"), "LIIF weights vs committed"] == "identical").all()
+
+
+@pytest.mark.slow
+def test_smoke_ablation_tables(smoke_run):
+    """05_ablations on the smoke profile: every arm trained and scored, noise from two LIIF seeds, claims worded."""
+    import numpy as np
+    import pandas as pd
+
+    from reproduce.stats import VERDICTS
+
+    results = ROOT / "runs" / "smoke" / "results"
+    scores = pd.read_csv(results / "scores" / "ablations.csv")
+    assert {"LIIF", "LIIF-c", "LIIF-u", "LIIF-e", "LIIF-d", "EDSR-baseline-x2", "EDSR-baseline-x3"} <= set(scores["method"])
+    assert sorted(scores.loc[scores["method"] == "LIIF", "seed"].unique()) == [0, 1]
+    assert np.isfinite(scores[["psnr", "ssim"]].to_numpy(dtype=float)).all()
+    noise = pd.read_csv(results / "ablations_noise.csv")
+    assert noise["seeds"].eq(2).all() and noise["sd"].ge(0).all() and noise["detectable (dB)"].gt(0).all()
+    effects = pd.read_csv(results / "ablations.csv")
+    arms = effects[effects["method"] != "LIIF"]
+    assert arms["delta"].notna().all() and (arms["ci_low"] <= arms["delta"]).all() and (arms["delta"] <= arms["ci_high"]).all()
+    claims = pd.read_csv(results / "ablations_claims.csv")
+    assert set(claims["verdict"]) <= set(VERDICTS) and (claims["verdict"] != "not tested").sum() >= 5
+    border = pd.read_csv(results / "ablations_border_jump.csv").set_index("arm")
+    assert border.loc["LIIF-e", "ratio"] > border.loc["LIIF", "ratio"]  # no ensemble: jumps at LR-cell borders

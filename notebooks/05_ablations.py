@@ -1,0 +1,285 @@
+# %% [markdown]
+# # 05 · Ablations: cell decoding, feature unfolding, local ensemble, decoder depth, and fixed-scale training
+#
+# **Question.** The LIIF paper removes one component at a time (its ablation
+# table, `reproduce.paper.DIV2K_EDSR_BASELINE`) and finds small,
+# scale-dependent effects: without cell decoding (−c) −0.14 dB at ×2 but
+# +0.03 dB at ×30; without feature unfolding (−u), the local ensemble (−e)
+# or with a shallower decoder (−d) between −0.01 and −0.06 dB, most at the
+# large scales. It also finds LIIF, trained on ×1–×4, slightly ahead of
+# EDSR-baseline networks trained for ×2, ×3 or ×4 alone (its Table 1). Do
+# these effects show at our CPU budget, and are they larger than the
+# run-to-run noise of that budget?
+#
+# **Answer** (computed in the closing section): one verdict per claim and
+# scale, each a paired difference against LIIF of the same seed, averaged
+# over seeds, with a 95 % bootstrap interval over seeds and images.
+#
+# **Design.** Every arm is one change from the cpu-budget LIIF
+# (`reproduce/ablations.py`, `configs/cpu/`): same data, steps, schedule,
+# batch size and seed-driven batch stream, and with the same seed the same
+# initial encoder. LIIF itself is trained with several seeds first: the
+# spread of its scores over seeds is the noise every verdict is read
+# against, and it sets the smallest effect the design can detect. The
+# fixed-scale networks train on (LR, HR) crops of their own scale (48-pixel
+# LR crops as LIIF), so their batches hold the same images in the same
+# order but not the same crops.
+#
+# **Protocol.** Kodak24 with the DIV2K-style protocol (RGB, shave scale + 6;
+# the stand-in for the paper's DIV2K validation table), Set14 and B100 with
+# the benchmark protocol (Y, shave scale), all images, at in- and
+# out-of-distribution scales and two non-integer ones; Urban100 at a few
+# scales (its images are large). PSNR and SSIM.
+
+# %% tags=["parameters"]
+profile = "report"                                   # parameter profile (set by `reproduce run`)
+train = False                                        # train the missing arms (else use the committed checkpoints)
+arms = ["LIIF", "LIIF-c", "LIIF-u", "LIIF-e", "LIIF-d", "EDSR-baseline-x2", "EDSR-baseline-x3", "EDSR-baseline-x4"]
+liif_seeds = [0, 1, 2]                               # seeds of LIIF (the noise measurement); seed 0 is the committed LIIF
+arm_seeds = [0, 1]                                   # seeds of every other arm
+config_dir = "configs/cpu"                           # where the configs live
+liif_config = "edsr-baseline-liif.yaml"              # the LIIF config the arms change
+ablation_run_dir = "runs/cpu/ablations"              # training run folders (resumable, not committed)
+ablation_dir = "results/checkpoints/ablations"       # the arms' weights, <arm>-seed<k>.pt
+liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # LIIF seed 0
+ablation_sets = ["Kodak24", "Set14", "B100"]         # every image of each
+ablation_scales = [2, 3, 4, 6, 12, 18, 24, 30, 2.5, 7.5]  # their scales
+urban_scales = [2, 4, 12]                            # Urban100's scales (every image)
+reference_set = "Kodak24"                            # the set of the paper's claims (DIV2K stand-in)
+eval_limit = None                                    # first N images of each set (None: all)
+scores = "sample"                                    # "full": score everything; "sample": recompute a fixed sample and check it
+sample_size = 2                                      # images per set recomputed in "sample" mode
+border_scales = [12, 30]                             # scales of the -e border-jump measure
+mechanism_image = ["Kodak24", 3]                     # [set, index] of the mechanism figures
+scores_dir = "results/scores"                        # committed per-image scores
+results_dir = "results"                              # where tables go
+figures_dir = "figures"                              # where figures go
+
+# %%
+# Run from the repository root whatever the working directory (Jupyter opens notebooks in notebooks/).
+from reproduce.paths import enter_repository_root
+enter_repository_root()
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from reproduce import ablations
+from reproduce.data import dataset_files, make_lr, read_image, to_tensor
+from reproduce.engine import train_and_store, upscale
+from reproduce.evaluate import file_digest, score_images
+from reproduce.figures import delta_vs_scale, image_grid
+from reproduce.models import load, load_checkpoint
+from reproduce.report import Run, markdown_table, save_figure, save_table
+from reproduce.scores import compare_recomputed, fixed_sample, read_scores, write_scores
+
+if scores not in ("full", "sample"):
+    raise ValueError(f"scores must be 'full' or 'sample', got {scores!r}")
+runs = [(arm, seed) for arm in arms for seed in ablations.seeds_of(arm, liif_seeds, arm_seeds)]
+
+
+def weights(arm, seed):
+    """Where an arm's weights are: LIIF seed 0 is the committed LIIF of 02_train."""
+    return Path(liif_checkpoint) if (arm, seed) == ("LIIF", 0) else ablations.checkpoint_path(ablation_dir, arm, seed)
+
+
+scores_path = Path(scores_dir) / "ablations.csv"
+run = Run("05_ablations", profile, scores=scores)
+display(Markdown(run.markdown()))
+
+# %% [markdown]
+# ## Training, and the budget of every arm
+#
+# With `train = True` every missing arm and seed is trained (resuming its
+# run folder) and its weights alone stored under `results/checkpoints/ablations/`;
+# otherwise the committed checkpoints are used. The table reads each
+# checkpoint's own record; a missing one is listed, and every claim that
+# needs it is "not tested".
+
+# %%
+if train:
+    for arm, seed in runs:
+        if not weights(arm, seed).is_file():
+            train_and_store(ablations.arm_config(arm, seed, config_dir, ablation_run_dir, liif_config), weights(arm, seed), log=print)
+budget = []
+for arm, seed in runs:
+    path = weights(arm, seed)
+    if not path.is_file():
+        budget.append({"arm": arm, "seed": seed, "status": "missing (not trained yet)"})
+        continue
+    ckpt = load_checkpoint(path)
+    t, prov = ckpt["config"]["train"], ckpt.get("provenance", {})
+    budget.append({"arm": arm, "seed": seed, "status": "trained", "changes": ablations.ARMS[arm][2], "steps": ckpt["step"],
+                   "batch": t["batch_size"], "train seed": t["seed"], "hours": prov.get("seconds_since_start", float("nan")) / 3600,
+                   "device": prov.get("device", "?"), "sha256": file_digest(path)[:16]})
+budget = pd.DataFrame(budget)
+save_table(budget, "ablations_budget", results_dir, run)
+display(Markdown(markdown_table(budget)))
+available = [(arm, seed) for arm, seed in runs if weights(arm, seed).is_file()]
+missing = sorted({arm for arm, seed in runs if (arm, seed) not in available})
+if missing:
+    display(Markdown(f"**Not trained yet: {', '.join(missing)}** (some or all seeds); their claims are not tested."))
+
+# %% [markdown]
+# ## Scoring
+#
+# Every available arm and seed on every image of the sets at their scales
+# (the fixed-scale networks at their own scale only). `full` writes the
+# per-image table `results/scores/ablations.csv`; `sample` recomputes a
+# fixed sample of images per set and checks it against that table, then
+# reads it. With nothing to compare yet (LIIF seed 0 alone), nothing is
+# scored.
+
+# %%
+def scales_of(arm, set_name):
+    grid = urban_scales if set_name == "Urban100" else ablation_scales
+    if arm.startswith("EDSR-baseline-x"):
+        return [s for s in grid if float(s) == float(arm.rsplit("x", 1)[1])]
+    return list(grid)
+
+
+table = pd.DataFrame()
+if len(available) > 1:
+    all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
+    if scores == "full":
+        chosen = None if eval_limit is None else {s: [f.stem for f in dataset_files(s)[:eval_limit]] for s in all_sets}
+    else:
+        chosen = {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=0) for s in all_sets}
+    digests = {f"{arm}-seed{seed}": {"path": str(weights(arm, seed)), "sha256": file_digest(weights(arm, seed))} for arm, seed in available}
+    partial = Path(ablation_run_dir) / f"ablation-scores-{'-'.join(sorted(d['sha256'][:6] for d in digests.values()))[:60]}.partial.csv"
+    parts = []
+    for arm, seed in available:
+        model = load(weights(arm, seed))
+        for set_name in all_sets:
+            if scales_of(arm, set_name):
+                parts.append(score_images(model, arm, [set_name], scales_of(arm, set_name), seed=seed, images=chosen,
+                                          partial=partial if scores == "full" else None, progress=print))
+    computed = pd.concat(parts, ignore_index=True)
+    if scores == "full":
+        write_scores(computed, scores_path, {**run.info, "checkpoints": digests, "computed": "all rows computed in this run"})
+        table, source = computed, f"computed in this run ({len(computed)} rows)"
+    else:
+        table, committed_prov = read_scores(scores_path)
+        changed = [k for k, d in digests.items() if (committed_prov.get("checkpoints") or {}).get(k, {}).get("sha256") != d["sha256"]]
+        if changed:
+            raise ValueError(f"the committed scores were made with other weights for {', '.join(changed)}: rerun with scores='full'")
+        check = compare_recomputed(table, computed)
+        display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n" + markdown_table(check, ".5f")))
+        source = (f"read from the committed `{scores_path}` (computed {committed_prov.get('time', '?')} on "
+                  f"{committed_prov.get('device', '?')}); {len(computed)} rows recomputed now and found equal within tolerance")
+    display(Markdown(f"**Scores**: {source}."))
+else:
+    display(Markdown("**Nothing to compare yet**: only LIIF seed 0 has weights; no arm is scored."))
+
+# %% [markdown]
+# ## Run-to-run noise of LIIF
+#
+# The spread over seeds of LIIF's mean PSNR on each set and scale, and the
+# smallest difference between two arms that the design detects with 80 %
+# power at the 95 % level given that spread and `arm_seeds` seeds per arm
+# (`ablations.detectable_difference`; pairing on seeds can only lower it).
+
+# %%
+if len(table) and table[table["method"] == "LIIF"]["seed"].nunique() > 1:
+    noise = ablations.seed_spread(table)
+    noise["detectable (dB)"] = [ablations.detectable_difference(sd, len(arm_seeds)) for sd in noise["sd"]]
+    save_table(noise, "ablations_noise", results_dir, run, floatfmt=".4f")
+    display(Markdown(markdown_table(noise, ".4f")))
+else:
+    noise = pd.DataFrame()
+    display(Markdown("**Noise not measured yet**: LIIF has fewer than two seeds with weights."))
+
+# %% [markdown]
+# ## Effects against LIIF
+#
+# Per arm, set and scale: the mean over seeds, and the paired difference
+# to LIIF of the same seed (`delta`, dB) with its 95 % interval over seeds
+# and images; `paper_delta` is the paper's difference on DIV2K (a
+# different validation set and a 170× longer schedule: compare signs and
+# shapes, not values). The figure plots the reference set.
+
+# %%
+if len(table):
+    effects = ablations.effect_table(table)
+    save_table(effects, "ablations", results_dir, run, floatfmt=".4f")
+    display(Markdown(markdown_table(effects, ".4f")))
+    fig = delta_vs_scale(effects, reference_set, [a for a in arms if a.startswith("LIIF-")])
+    save_figure(fig, "ablations_delta_vs_scale", figures_dir, run=run)
+    plt.show()
+else:
+    effects = pd.DataFrame(columns=["method", "set", "scale", "seeds", "mean", "delta", "ci_low", "ci_high", "win_rate", "paper_delta"])
+
+# %% [markdown]
+# ## Mechanisms
+#
+# * **Local ensemble.** Without it each output pixel comes from one LR code,
+#   so the output can jump where the nearest code changes. The border-jump
+#   ratio (`ablations.cell_border_jump`: mean |difference| of neighbouring
+#   output pixels across LR-cell borders over that within cells; about 1 for
+#   a smooth result) of LIIF and LIIF−e at large scales.
+# * **Cell decoding** (the paper's Figure 6): LIIF at ×30 decoded with the
+#   true cell (1/30), with the cell of ×4 (what the decoder saw in training),
+#   and LIIF−c; with their sharpness (`ablations.sharpness`, mean gradient
+#   magnitude: higher is sharper or noisier, to be read with the picture).
+
+# %%
+set_name, index = mechanism_image
+hr_full = read_image(dataset_files(set_name)[index])
+name = dataset_files(set_name)[index].stem
+rows = []
+for arm in ("LIIF", "LIIF-e"):
+    if (arm, 0) not in available:
+        continue
+    model = load(weights(arm, 0))
+    for scale in border_scales:
+        lr, hr = make_lr(hr_full, scale)
+        out = upscale(model, to_tensor(lr), hr.shape[:2])
+        rows.append({"arm": arm, "image": f"{set_name}/{name}", "scale": scale, **ablations.cell_border_jump(out, lr.shape[:2])})
+border = pd.DataFrame(rows)
+if len(border):
+    save_table(border, "ablations_border_jump", results_dir, run, floatfmt=".4f")
+    display(Markdown(markdown_table(border, ".4f")))
+if ("LIIF", 0) in available:
+    scale = max(border_scales)
+    lr, hr = make_lr(hr_full, scale)
+    lr_t, size = to_tensor(lr), hr.shape[:2]
+    liif = load(weights("LIIF", 0))
+    views = {f"LIIF, cell 1/{scale:g}": ablations.upscale_with_cell(liif, lr_t, size, size),
+             "LIIF, cell 1/4": ablations.upscale_with_cell(liif, lr_t, size, (lr.shape[0] * 4, lr.shape[1] * 4))}
+    if ("LIIF-c", 0) in available:
+        views["LIIF-c"] = upscale(load(weights("LIIF-c", 0)), lr_t, size)
+    sharp = pd.DataFrame([{"rendering": k, "sharpness": ablations.sharpness(v)} for k, v in views.items()])
+    save_table(sharp, "ablations_cell_sharpness", results_dir, run, floatfmt=".5f")
+    display(Markdown(markdown_table(sharp, ".5f")))
+    h, w = size
+    box = (h // 2 - 64, w // 2 - 64, 128, 128)
+    fig = image_grid({f"{k} ({set_name}/{name} x{scale:g})": v for k, v in views.items()}, box=box)
+    save_figure(fig, "ablations_cell_x30", figures_dir, run=run)
+    plt.show()
+
+# %% [markdown]
+# ## Claims
+#
+# On the reference set, one verdict per claim and scale (`reproduced`:
+# the interval lies on the claimed side of zero; `contradicted`: on the
+# other; `within noise`: it covers zero; `not tested`: no scores). The
+# intervals cover seeds and images; a verdict rests on the seeds listed in
+# the budget table. Saved for the claims ledger (`09_summary`).
+
+# %%
+claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set) + ablations.fixed_scale_claims(effects, reference_set))
+save_table(claims, "ablations_claims", results_dir, run, floatfmt=".4f")
+lines = []
+for c in claims.itertuples():
+    if c.verdict == "not tested":
+        lines.append(f"* {c.claim} ({c.scope}): **not tested** (no scores).")
+    else:
+        paper = f" (paper {c.paper:+.2f})" if pd.notna(c.paper) else " (not in the paper's table)"
+        lines.append(f"* {c.claim} ({c.scope}): {c.a} − {c.b} = {c.delta:+.3f} dB [{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
+                     f"{paper}: **{c.verdict}**.")
+display(Markdown("\n".join(lines)))
+
+# %%
+run.finish()
