@@ -62,3 +62,29 @@ def paired_claim(scores, a: str, b: str, metric: str, *, claim: str | None = Non
     sign = -1 if metric in LOWER_IS_BETTER else 1
     return ClaimResult(claim, a, b, metric, scope, float(row["delta"]), float(row["ci_low"]), float(row["ci_high"]),
                        float(row["win_rate"]), int(row["n_images"]), verdict(row, sign))
+
+
+def trend_claim(x, y, claimed_sign: int, *, claim: str, a: str, b: str, metric: str, scope: str,
+                level: float = 0.95) -> ClaimResult:
+    """Test "``y`` rises (claimed_sign +1) or falls (-1) with ``x``" by the least-squares slope and its t interval.
+
+    For curves of one run, where there are no images to resample: e.g. the
+    validation gap between two models against the training step ("MetaSR
+    catches up": the gap LIIF - MetaSR falls with the step). ``delta`` is the
+    slope per unit of ``x``; the interval is the OLS t interval, which
+    assumes independent noise around a straight line (state this beside the
+    verdict). Fewer than 3 points give "not tested".
+    """
+    import numpy as np
+    from scipy import stats as sps
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y need the same 1-D shape, got {x.shape} and {y.shape}")
+    if len(x) < 3:
+        return ClaimResult(claim, a, b, metric, f"{scope}; fewer than 3 points", None, None, None, None, len(x), "not tested")
+    fit = sps.linregress(x, y)
+    half = sps.t.ppf(0.5 + level / 2, len(x) - 2) * fit.stderr
+    low, high = fit.slope - half, fit.slope + half
+    return ClaimResult(claim, a, b, metric, scope, float(fit.slope), float(low), float(high), None, len(x),
+                       verdict({"ci_low": low, "ci_high": high}, claimed_sign))

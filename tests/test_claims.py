@@ -38,3 +38,18 @@ def test_missing_method_is_not_tested_and_many_scales_are_refused():
     two = pd.concat([table(0.3), table(0.3).assign(scale=4)])
     with pytest.raises(ValueError, match="one set-up"):
         paired_claim(two, "A", "B", "psnr")
+
+
+def test_trend_claim_slope_interval_and_verdicts():
+    import numpy as np
+
+    from reproduce.claims import trend_claim
+    x = np.arange(10) * 500.0
+    noise = np.array([0.01, -0.01, 0.0, 0.01, -0.02, 0.02, 0.0, -0.01, 0.01, -0.01])
+    falling = trend_claim(x, 0.4 - 2e-5 * x + noise, -1, claim="gap shrinks", a="A", b="B", metric="psnr", scope="val")
+    assert falling.delta == pytest.approx(-2e-5, rel=0.2) and falling.ci_high < 0 and falling.verdict == "reproduced"
+    flat = trend_claim(x, 0.3 + noise, -1, claim="gap shrinks", a="A", b="B", metric="psnr", scope="val")
+    assert flat.ci_low < 0 < flat.ci_high and flat.verdict == "within noise"
+    rising = trend_claim(x, 0.3 + 2e-5 * x + noise, -1, claim="gap shrinks", a="A", b="B", metric="psnr", scope="val")
+    assert rising.verdict == "contradicted"
+    assert trend_claim(x[:2], x[:2], 1, claim="c", a="A", b="B", metric="m", scope="s").verdict == "not tested"
