@@ -71,7 +71,8 @@ from reproduce.data import dataset_files, make_lr, read_image, to_tensor
 from reproduce.engine import train_and_store, upscale
 from reproduce.evaluate import file_digest, score_images
 from reproduce.figures import delta_vs_scale, image_grid
-from reproduce.models import load, load_checkpoint
+from reproduce.budget import budget_table
+from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.scores import compare_recomputed, fixed_sample, read_scores, write_scores
 
@@ -103,18 +104,8 @@ if train:
     for arm, seed in runs:
         if not weights(arm, seed).is_file():
             train_and_store(ablations.arm_config(arm, seed, config_dir, ablation_run_dir, liif_config), weights(arm, seed), log=print)
-budget = []
-for arm, seed in runs:
-    path = weights(arm, seed)
-    if not path.is_file():
-        budget.append({"arm": arm, "seed": seed, "status": "missing (not trained yet)"})
-        continue
-    ckpt = load_checkpoint(path)
-    t, prov = ckpt["config"]["train"], ckpt.get("provenance", {})
-    budget.append({"arm": arm, "seed": seed, "status": "trained", "changes": ablations.ARMS[arm][2], "steps": ckpt["step"],
-                   "batch": t["batch_size"], "train seed": t["seed"], "hours": prov.get("seconds_since_start", float("nan")) / 3600,
-                   "device": prov.get("device", "?"), "sha256": file_digest(path)[:16]})
-budget = pd.DataFrame(budget)
+budget = budget_table({f"{arm} seed {seed}": weights(arm, seed) for arm, seed in runs}, label="arm")
+budget.insert(1, "changes", [ablations.ARMS[arm][2] for arm, _ in runs])
 save_table(budget, "ablations_budget", results_dir, run)
 display(Markdown(markdown_table(budget)))
 available = [(arm, seed) for arm, seed in runs if weights(arm, seed).is_file()]

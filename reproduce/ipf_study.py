@@ -16,7 +16,6 @@ The claims of the IPF paper and of this study's issue are functions here
 from __future__ import annotations
 
 import colorsys
-import math
 from pathlib import Path
 from typing import Iterable
 
@@ -28,7 +27,6 @@ from .claims import ClaimResult, paired_claim
 from .config import load_config, nest_dotted
 from .coords import centres, make_cell
 from .errors import ReproduceError
-from .evaluate import file_digest
 from .models import load_checkpoint
 from .normalize import from_model, to_model
 
@@ -72,29 +70,26 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
     tensor by tensor (for IPF arms, whose LIIF is frozen; LIIF-GAN trains it).
     Missing checkpoints get a row saying so.
     """
+    from .budget import budget_row
+
     base = load_checkpoint(liif_checkpoint)["state_dict"]
     rows = []
     for arm, path in checkpoints.items():
-        if not Path(path).is_file():
-            rows.append({"arm": arm, "tests": ARMS[arm][2], "status": "missing (not trained yet)"})
-            continue
-        ckpt = load_checkpoint(path)
-        cfg, prov = ckpt["config"], ckpt.get("provenance", {})
-        t, g, sd = cfg["train"], cfg["gan"], ckpt["state_dict"]
-        if ckpt["model"]["name"] == "ipf":
-            same = all(torch.equal(sd[f"base.{k}"], v) for k, v in base.items())
-            frozen = "identical" if same else "DIFFERENT"
-            trained = sum(v.numel() for k, v in sd.items() if not k.startswith("base."))
-        else:
-            frozen, trained = "trained (not frozen)", sum(v.numel() for v in sd.values())
-        rows.append({"arm": arm, "tests": ARMS[arm][2], "status": "trained", "steps": ckpt["step"], "batch": t["batch_size"],
-                     "hr patch": t["patch"], "scales": f"U({t['scale_min']:g}, {t['scale_max']:g})",
-                     "trained params (M)": trained / 1e6, "losses": f"perc 1 + adv {g['adv_weight']:g} + {g['pixel_loss']} {g['pixel_weight']:g}",
-                     "LIIF weights vs committed": frozen,
-                     # seconds of the last process: a resumed run's earlier sessions are not in it
-                     "hours": prov.get("seconds_since_start", math.nan) / 3600,
-                     "device": prov.get("device", "?"), "commit": f"{(prov.get('commit') or '?')[:10]}{' (dirty)' if prov.get('dirty') else ''}",
-                     "sha256": file_digest(path)[:16]})
+        row = {"arm": arm, "tests": ARMS[arm][2], **budget_row(path)}
+        if row["status"] == "trained":
+            ckpt = load_checkpoint(path)
+            t, g, sd = ckpt["config"]["train"], ckpt["config"]["gan"], ckpt["state_dict"]
+            if ckpt["model"]["name"] == "ipf":
+                same = all(torch.equal(sd[f"base.{k}"], v) for k, v in base.items())
+                frozen = "identical" if same else "DIFFERENT"
+                trained = sum(v.numel() for k, v in sd.items() if not k.startswith("base."))
+            else:
+                frozen, trained = "trained (not frozen)", sum(v.numel() for v in sd.values())
+            row.update({"hr patch": t["patch"], "scales": f"U({t['scale_min']:g}, {t['scale_max']:g})",
+                        "trained params (M)": trained / 1e6,
+                        "losses": f"perc 1 + adv {g['adv_weight']:g} + {g['pixel_loss']} {g['pixel_weight']:g}",
+                        "LIIF weights vs committed": frozen})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
