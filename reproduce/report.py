@@ -36,12 +36,20 @@ class Run:
                 f"{i['device']}, torch {i['torch']}, started {i['time']}" + (f", {extra}" if extra else "") + ".")
 
 
-def save_table(df: pd.DataFrame, name: str, results_dir: str | Path, run: Run, floatfmt: str = ".3f") -> Path:
-    """Write ``name``.csv, ``name``.md and ``name``.provenance.json under ``results_dir``."""
+def save_table(df: pd.DataFrame, name: str, results_dir: str | Path, run: Run, floatfmt: str = ".3f",
+               caption: str = "", best: dict[str, str] | None = None, within: list[str] | None = None) -> Path:
+    """Write ``name``.csv, ``name``.md and ``name``.provenance.json under ``results_dir``.
+
+    ``caption`` (what the numbers are, and the caveats a reader needs: data,
+    budget, whose numbers are whose) opens the ``.md`` file, so the table
+    never travels without it; ``best``/``within`` mark the best values as in
+    :func:`markdown_table`.
+    """
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(results_dir / f"{name}.csv", df.to_csv(index=False))
-    write_text_atomic(results_dir / f"{name}.md", f"{markdown_table(df, floatfmt)}\n\n{run.markdown()}\n")
+    head = f"{caption}\n\n" if caption else ""
+    write_text_atomic(results_dir / f"{name}.md", f"{head}{markdown_table(df, floatfmt, best, within)}\n\n{run.markdown()}\n")
     write_text_atomic(results_dir / f"{name}.provenance.json", json.dumps(run.finish(), indent=2) + "\n")
     return results_dir / f"{name}.csv"
 

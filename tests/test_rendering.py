@@ -79,3 +79,15 @@ def test_figures_carry_provenance_in_png_metadata(tmp_path):
     text = Image.open(path).text
     info = json.loads(text["Comment"])
     assert "99_probe" in text["Source"] and info["notebook"] == "99_probe" and "commit" in info and "device" in info
+
+
+def test_saved_tables_carry_their_caption_and_marks(tmp_path):
+    import pandas as pd
+
+    from reproduce.report import Run, save_table
+
+    df = pd.DataFrame({"method": ["A", "B"], "psnr": [30.0, 31.0]})
+    save_table(df, "t", tmp_path, Run("99_probe", "smoke"), caption="**Ours**, on 2 images; paper: none.", best={"psnr": "max"})
+    md = (tmp_path / "t.md").read_text()
+    assert md.startswith("**Ours**, on 2 images; paper: none.") and "**31.000**" in md and "99_probe" in md
+    assert list(pd.read_csv(tmp_path / "t.csv")["psnr"]) == [30.0, 31.0]  # the CSV holds the plain numbers
