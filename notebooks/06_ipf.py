@@ -207,8 +207,10 @@ for scale in eval_scales:
 summary = pd.concat(summary, ignore_index=True)
 BEST = {"psnr": "max", "ssim": "max", "stlpips": "min", "niqe": "min"}  # bold: best at each scale
 caption = (f"**IPF against LIIF**, per scale over every scored image of {', '.join(eval_sets)}: means and paired "
-           "differences to LIIF (95 % bootstrap interval over images; one trained model per method). Our models: a "
-           "6000-step LIIF on 291 images and IPF arms of a few hundred steps on it (budget table in `06_ipf`); the "
+           "differences to LIIF (95 % bootstrap interval over images; one trained model per method). Our models: LIIF "
+           f"as trained in `02_train` and IPF arms of {', '.join(f'{a} {int(s)}' for a, s in zip(budget['arm'], budget.get('steps', [])) if s == s)} "
+           "steps of batch "
+           f"{', '.join(sorted({str(int(b)) for b in budget.get('batch', []) if b == b}))} on it (budget table above); the "
            "IPF paper publishes no table on these sets and metrics. NIQE is scikit-video 1.1.11's (values not "
            "comparable with MATLAB NIQE). Bold: best value at each scale.")
 save_table(summary, "ipf", results_dir, run, caption=caption, best=BEST, within=["scale"])
