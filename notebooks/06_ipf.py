@@ -310,9 +310,9 @@ save_table(pd.DataFrame([c.as_dict() for c in claims]), "ipf_claims", results_di
 # %% [markdown]
 # ## What this does and does not show
 #
-# * **Budget.** Every number rests on the budget table above: a few hundred
-#   steps of batch 8 on a 2-core CPU, one trained model per arm, against an
-#   unpublished schedule in the paper. A "within noise" or "contradicted"
+# * **Budget.** Every number rests on the budget table above (steps, batch,
+#   hours and CPU of each arm), one trained model per arm, against a
+#   schedule the paper does not publish. A "within noise" or "contradicted"
 #   here is a verdict on this budget, not on IPF.
 # * **Test images.** The sets and scales are those listed in the scoring
 #   cell; the per-image table says exactly which images.
