@@ -70,7 +70,7 @@ from IPython.display import Markdown, display
 
 from reproduce import ipf_study
 from reproduce.data import dataset_files
-from reproduce.engine import read_stored_log, train_and_store
+from reproduce.engine import read_stored_log, train_and_store, upscale
 from reproduce.evaluate import file_digest, score_images, stlpips_metric
 from reproduce.figures import contact_sheet, loss_terms, perception_distortion
 from reproduce.models import load
@@ -261,7 +261,9 @@ for scale in crop_scales:
 # no offset, hue = direction as on the colour wheel, saturation =
 # magnitude, full at the largest offset in the image) and its confidence c.
 # Where LIIF's edges are ramps, the offsets should point away from the
-# edge on both sides.
+# edge on both sides. g reads the flow feature of the *nearest* LR pixel
+# (as the paper describes), so the offset field may jump where that pixel
+# changes; the border-jump ratio below measures whether the output does.
 
 # %%
 if "IPF" in methods:
@@ -283,6 +285,17 @@ if "IPF" in methods:
     plt.show()
     display(Markdown(f"Offsets applied: mean |c·Δ| {np.hypot(*maps['applied']).mean():.3f} LR px, 99th percentile "
                      f"{np.percentile(np.hypot(*maps['applied']), 99):.3f}; mean confidence {maps['confidence'].mean():.3f}."))
+    # g reads the *nearest* flow feature, so offsets can jump at LR-cell borders: does the output show blocks?
+    import torch
+    from reproduce.ablations import cell_border_jump
+    ipf_out = torch.from_numpy(maps["output"]).permute(2, 0, 1)
+    liif_out = upscale(methods["LIIF"][0], to_tensor(lr), hr.shape[:2])
+    jumps = pd.DataFrame([{"method": m, "image": f"{set_name}/{dataset_files(set_name)[index].stem}", "scale": scale,
+                           **cell_border_jump(img, lr.shape[:2])} for m, img in (("LIIF", liif_out), ("IPF", ipf_out))])
+    save_table(jumps, "ipf_border_jump", results_dir, run, floatfmt=".4f")
+    display(Markdown("Blockiness (`reproduce.ablations.cell_border_jump`: mean |difference| of neighbouring output "
+                     "pixels across LR-cell borders over that within cells; about 1 when nothing jumps at the borders):\n\n"
+                     + markdown_table(jumps, ".4f")))
 else:
     display(Markdown("No IPF checkpoint: no flow field to show."))
 
