@@ -11,7 +11,6 @@ and a failing cell stops the run with the notebook and cell named.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path

@@ -28,7 +28,6 @@ storing a 9C*3 matrix per query.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..coords import centres, make_coord
