@@ -1,6 +1,7 @@
 """LIIF's ablation arms (issue 11): configs differ from LIIF's by exactly their change; the fixed-scale EDSR; the border-jump measure."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,13 @@ def test_each_liif_arm_is_one_change_from_liif(arm):
     changed = {k for k in base.keys() | other.keys() if base.get(k) != other.get(k)}
     assert changed == set(ablations.ARMS[arm][1]) | {"run.out_dir"}
     assert other["train.seed"] == 1 and other["run.out_dir"].endswith(f"{arm}-seed1")
+    # The built models differ from LIIF in the component the arm removes, and only there.
+    liif = make(ablations.arm_config("LIIF", 1, "configs/cpu", "runs/x")["model"])
+    model = make(ablations.arm_config(arm, 1, "configs/cpu", "runs/x")["model"])
+    flags = lambda m: (m.cell_decode, m.feat_unfold, m.local_ensemble, len(m.imnet.layers))  # noqa: E731
+    expected = {"LIIF-c": (False, True, True, 9), "LIIF-u": (True, False, True, 9), "LIIF-e": (True, True, False, 9),
+                "LIIF-d": (True, True, True, 5)}[arm]
+    assert flags(liif) == (True, True, True, 9) and flags(model) == expected
 
 
 def test_fixed_scale_arms_share_liif_data_and_schedule():
@@ -83,9 +91,14 @@ def test_border_jump_separates_blocky_from_smooth_upsampling():
     b, s = ablations.cell_border_jump(blocky, (16, 20)), ablations.cell_border_jump(smooth, (16, 20))
     assert b["inside"] == pytest.approx(0.0, abs=1e-7) and b["ratio"] > 100
     assert 0.5 < s["ratio"] < 2.0 and s["border"] > 0
-    # A non-integer scale (x2.5): borders found where the nearest LR index changes.
-    odd = F.interpolate(lr[None], size=(40, 50), mode="nearest-exact")[0]  # pixel-centre rule, as LIIF
-    assert ablations.cell_border_jump(odd, (16, 20))["inside"] == pytest.approx(0.0, abs=1e-7)
+    # A non-integer scale (x2.5) with ties: a blocky output made by LIIF's own nearest sampling
+    # (grid_sample, ties to even) has no jump inside any of the cells the measure uses.
+    from reproduce.coords import make_coord
+    from reproduce.models.liif import _sample_nearest
+    small = torch.rand(1, 3, 10, 8)
+    coord = make_coord((25, 20)).unsqueeze(0)
+    odd = _sample_nearest(small, coord)[0].T.reshape(3, 25, 20)
+    assert ablations.cell_border_jump(odd, (10, 8))["inside"] == pytest.approx(0.0, abs=1e-7)
 
 
 def _scores(effect=-0.1, seeds=(0, 1, 2), images=30, scales=(2.0, 12.0)):
@@ -116,22 +129,39 @@ def test_effect_table_pairs_seeds_and_carries_the_paper_delta():
     assert ((n["ci_low"] < 0) & (n["ci_high"] > 0)).all()  # no effect: every interval covers zero
 
 
+def test_effect_table_pairs_only_shared_seeds():
+    s = _scores(seeds=(0, 1, 2))
+    unequal = s[~((s["method"] == "LIIF-e") & (s["seed"] == 2))]  # the arm has seeds 0, 1; LIIF 0, 1, 2
+    row = ablations.effect_table(unequal, n_boot=500).query("method == 'LIIF-e'").iloc[0]
+    assert row["paired_seeds"] == 2 and row["seeds"] == 2 and row["paired_images"] == 30
+    disjoint = s[~((s["method"] == "LIIF-e") & (s["seed"] < 2)) & ~((s["method"] == "LIIF") & (s["seed"] == 2))]
+    row = ablations.effect_table(disjoint, n_boot=500).query("method == 'LIIF-e'").iloc[0]
+    assert np.isnan(row["delta"]) and np.isnan(row["ci_low"])  # no shared seed: no paired difference
+    claims = ablations.ablation_claims(ablations.effect_table(disjoint, n_boot=500), "Kodak24")
+    assert {c["verdict"] for c in claims if c["a"] == "LIIF-e"} == {"not tested"}
+    one = s[s["seed"] == 0]
+    c = [c for c in ablations.ablation_claims(ablations.effect_table(one, n_boot=500), "Kodak24") if c["a"] == "LIIF-e"][0]
+    assert "training noise not covered" in c["scope"]
+
+
 def test_seed_spread_and_detectable_difference():
     spread = ablations.seed_spread(_scores(seeds=(0, 1, 2, 3)))
     assert spread["seeds"].eq(4).all() and (spread["sd"] > 0.002).all() and (spread["sd"] < 0.06).all()
     assert ablations.detectable_difference(0.1, 2) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-4)
     assert ablations.detectable_difference(0.1, 8) == pytest.approx(ablations.detectable_difference(0.1, 2) / 2)
+    assert ablations.detectable_difference(0.1, 2, df=2) > 1.8 * ablations.detectable_difference(0.1, 2)  # t, few seeds
     with pytest.raises(ValueError):
         ablations.detectable_difference(0.1, 0)
 
 
 def test_claims_from_the_effect_table():
     effects = ablations.effect_table(_scores(effect=-0.1), n_boot=2000)
-    rows = {(r["a"], r["scope"]): r for r in ablations.ablation_claims(effects, "Kodak24")}
-    assert rows[("LIIF-e", "Kodak24, x2")]["verdict"] == "reproduced"
-    assert rows[("LIIF-e", "Kodak24, x12")]["paper"] == pytest.approx(-0.05)
-    assert rows[("LIIF-c", "Kodak24, x2")]["verdict"] == "not tested"  # no -c arm scored
-    assert rows[("LIIF-c", "Kodak24, x30")]["verdict"] == "not tested"
+    rows = {(r["a"], r["scope"].split(", ")[1]): r for r in ablations.ablation_claims(effects, "Kodak24")}
+    assert rows[("LIIF-e", "x2")]["verdict"] == "reproduced" and rows[("LIIF-e", "x2")]["scope"] == "Kodak24, x2, 3 paired seeds"
+    assert rows[("LIIF-e", "x2")]["n_images"] == 30
+    assert rows[("LIIF-e", "x12")]["paper"] == pytest.approx(-0.05)
+    assert rows[("LIIF-c", "x2")]["verdict"] == "not tested"  # no -c arm scored
+    assert rows[("LIIF-c", "x30")]["verdict"] == "not tested"
     gains = ablations.effect_table(_scores(effect=+0.1), n_boot=2000)
     assert {r["verdict"] for r in ablations.ablation_claims(gains, "Kodak24") if r["a"] == "LIIF-e"} == {"contradicted"}
 
@@ -143,6 +173,7 @@ def test_fixed_scale_claim_is_liif_minus_the_fixed_network():
     rows = ablations.fixed_scale_claims(ablations.effect_table(s, n_boot=2000), "Kodak24")
     x2 = rows[0]
     assert x2["delta"] == pytest.approx(0.2, abs=0.02) and x2["ci_low"] > 0 and x2["verdict"] == "reproduced"
+    assert x2["win_rate"] > 0.95  # LIIF better on (nearly) every image: the win rate is flipped with the sign
     assert x2["paper"] == pytest.approx(34.67 - 34.55)
     assert [r["verdict"] for r in rows[1:]] == ["not tested", "not tested"]
     assert isinstance(pd.DataFrame(rows), pd.DataFrame)

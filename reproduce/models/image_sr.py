@@ -146,6 +146,7 @@ class EDSRFixedScale(ImageToImageSR):
 
         if scale not in (2, 3, 4):
             raise ValueError(f"the EDSR upsampler is built for x2, x3 or x4, not x{scale}")
+        scale = int(scale)
         c = n_feats
         self.scale = scale
         self.encoder = EDSREncoder(n_resblocks, c)
