@@ -42,7 +42,7 @@ n_thumbnails = 100                                   # number of test images
 gt_size = 800                                        # ground-truth side (pixels)
 thumb_scale = 8                                      # ratio of ground-truth side to thumbnail side
 checkpoint_dir = "results/checkpoints"               # SRCNN and MetaSR weights
-networks = ["SRCNN", "MetaSR", "LIIF"]               # networks scored beside bicubic (IPF: not in the committed scores yet; add "IPF" with scores="full")
+networks = ["SRCNN", "MetaSR", "LIIF"]               # networks scored beside bicubic (IPF is not in the committed scores yet: add it and score in full)
 liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # our LIIF
 bf16 = False                                         # fp32: scores independent of the CPU's bf16 hardware (bf16 convolutions are slower than fp32 without AMX / AVX-512 BF16)
 require_held_out = True                              # refuse a model whose training data include a test set
