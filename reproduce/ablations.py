@@ -230,26 +230,16 @@ def effect_table(scores, metric: str = "psnr", reference: str = "LIIF", paper: d
     return pd.DataFrame(rows).reindex(columns=cols).astype({"delta": float, "paper_delta": float}).replace({None: np.nan})
 
 
-@torch.no_grad()
 def upscale_with_cell(model, lr: torch.Tensor, size: tuple[int, int], cell_size: tuple[int, int], chunk: int = 30000):
     """LIIF's output at ``size`` decoded with the cell of another output size (the paper's Figure 6).
 
     ``cell_size = size`` is the normal output; ``cell_size = (4h, 4w)`` tells
     the decoder each pixel is as large as at x4 while it renders at ``size``.
-    lr (3, h, w) in [0, 1] -> (3, H, W) in [0, 1].
+    lr (3, h, w) in [0, 1] -> (3, H, W) in [0, 1] (``engine.upscale`` with ``cell_size``).
     """
-    from .coords import centres, make_cell
-    from .normalize import from_model, to_model
+    from .engine import upscale
 
-    height, width = size
-    prepared = model.prepare(model.encode(to_model(lr).unsqueeze(0)))
-    ys, xs = centres(height), centres(width)
-    out = torch.empty(height * width, 3)
-    for start in range(0, height * width, chunk):
-        index = torch.arange(start, min(start + chunk, height * width))
-        coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
-        out[index] = from_model(model.decode(prepared, coord, make_cell(coord, cell_size))[0].float()).clamp(0, 1)
-    return out.view(height, width, 3).permute(2, 0, 1)
+    return upscale(model, lr, size, chunk=chunk, cell_size=cell_size)
 
 
 def sharpness(img: torch.Tensor) -> float:

@@ -160,9 +160,9 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
     key = ["method", "seed", "set", "image", "scale"]
     done = pd.DataFrame()
     if partial is not None and Path(partial).is_file():
-        done = pd.read_csv(partial, dtype={"image": str, "set": str, "method": str}, keep_default_na=False,
-                           na_values={c: ["", "nan", "NaN"] for c in ("psnr", "ssim", "stlpips", "niqe", "seconds")})
-        done = done.astype({"seed": int, "scale": float})  # "2" in the file is the scale 2.0
+        from .scores import read_table
+
+        done = read_table(partial)
     have = set(map(tuple, done[key].itertuples(index=False, name=None))) if len(done) else set()
     rows = done.to_dict("records")
     for set_name in sets:

@@ -25,7 +25,6 @@ import torch
 
 from .claims import ClaimResult, paired_claim
 from .config import load_config, nest_dotted
-from .coords import centres, make_cell
 from .errors import ReproduceError
 from .models import load_checkpoint
 from .normalize import from_model, to_model
@@ -131,14 +130,12 @@ def flow_maps(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000
         (dy, dx), "applied": (2, H, W) = confidence * offset, "confidence":
         (H, W) in (0, 1) (ones without C)}``.
     """
+    from .engine.predict import query_chunks
+
     height, width = size
     prepared = model.prepare(model.encode(to_model(lr).unsqueeze(0)))
-    ys, xs = centres(height, device=lr.device), centres(width, device=lr.device)
     out, offset, conf = (torch.empty(height * width, n) for n in (3, 2, 1))
-    for start in range(0, height * width, chunk):
-        index = torch.arange(start, min(start + chunk, height * width))
-        coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
-        cell = make_cell(coord, size)
+    for index, coord, cell in query_chunks(size, chunk, lr.device):
         off, c = model.flow_field(prepared, coord, cell)
         c = c if c is not None else torch.ones_like(off[..., :1])
         out[index] = from_model(model.decode(prepared, coord, cell)[0].float()).clamp(0, 1)

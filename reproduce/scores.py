@@ -57,6 +57,15 @@ def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Pa
     return path
 
 
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A score table's CSV as written: names as text, metrics as numbers, seeds int and scales float."""
+    # Names stay text: B100's ids must not become numbers, nor an image called "NA" a missing value.
+    table = pd.read_csv(path, dtype={"image": str, "set": str, "method": str}, keep_default_na=False,
+                        na_values={c: ["", "nan", "NaN"] for c in ("psnr", "ssim", "stlpips", "niqe", "seconds")})
+    # "2" in the file is the scale 2.0 (pairs and merges compare scales as floats)
+    return table.astype({c: t for c, t in (("seed", int), ("scale", float)) if c in table.columns})
+
+
 def read_scores(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """A committed score table and its provenance.
 
@@ -67,9 +76,7 @@ def read_scores(path: str | Path) -> tuple[pd.DataFrame, dict]:
     path = Path(path)
     if not path.is_file():
         raise ReproduceError(f"no committed scores at {path}: run the notebook with scores='full' once to make them")
-    # Names stay text: B100's ids must not become numbers, nor an image called "NA" a missing value.
-    scores = pd.read_csv(path, dtype={"image": str, "set": str, "method": str}, keep_default_na=False,
-                         na_values={c: ["", "nan", "NaN"] for c in ("psnr", "ssim", "stlpips", "seconds")})
+    scores = read_table(path)
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise ReproduceError(f"{path} is not a score table (no {', '.join(missing)} column)")

@@ -51,9 +51,25 @@ def encode_tiled(model, inp: torch.Tensor, tile: int = 512) -> torch.Tensor:
     return out
 
 
+def query_chunks(size: tuple[int, int], chunk: int, device=None, cell_size: tuple[int, int] | None = None):
+    """The queries of an H x W output, ``chunk`` pixels at a time (row-major), never the whole grid at once.
+
+    Yields ``(index (n,), coord (1, n, 2), cell (1, n, 2))``: the flat output
+    indices, their pixel centres and their cells (of ``cell_size``, default
+    ``size``: the cell of the output itself).
+    """
+    height, width = size
+    ys, xs = centres(height, device=device), centres(width, device=device)
+    for start in range(0, height * width, chunk):
+        index = torch.arange(start, min(start + chunk, height * width), device=device)
+        coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
+        yield index, coord, make_cell(coord, cell_size or size)
+
+
 @torch.no_grad()
 def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, bf16: bool = False,
-            out_dtype: torch.dtype = torch.float32, tile: int = 512) -> torch.Tensor:
+            out_dtype: torch.dtype = torch.float32, tile: int = 512,
+            cell_size: tuple[int, int] | None = None) -> torch.Tensor:
     """Super-resolve one image to an exact output size.
 
     Args:
@@ -68,6 +84,9 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
         out_dtype: float32 (values in [0, 1], clamped, not rounded) or uint8
             (rounded to 0..255).
         tile: LR tile size for :func:`encode_tiled`.
+        cell_size: decode implicit models with the cell of this output size
+            instead of ``size``'s (the LIIF paper's Figure 6: render x30 with
+            the cell of x4); None: the output's own cell.
 
     Returns:
         (3, H, W) tensor of ``out_dtype``.
@@ -81,15 +100,12 @@ def upscale(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000, 
             sr = model.upscale_to(to_model(lr).unsqueeze(0), (height, width))[0]
         sr = from_model(sr.float())
         return sr.mul_(255).round_().to(torch.uint8) if out_dtype == torch.uint8 else sr
-    ys, xs = centres(height, device=device), centres(width, device=device)
     out = torch.empty(height * width, 3, dtype=out_dtype, device=device)
     with autocast_context(device, bf16):
         inp = to_model(lr).unsqueeze(0).contiguous(memory_format=torch.channels_last)
         prepared = model.prepare(encode_tiled(model, inp, tile))
-        for start in range(0, height * width, chunk):
-            index = torch.arange(start, min(start + chunk, height * width), device=device)
-            coord = torch.stack([ys[index // width], xs[index % width]], dim=-1).unsqueeze(0)
-            cell = make_cell(coord, (height, width))
+        for index, coord, cell in query_chunks((height, width), chunk, device, cell_size):
             pred = from_model(model.decode(prepared, coord, cell)[0].float())
-            out[start:start + len(index)] = pred.mul_(255).round_() if out_dtype == torch.uint8 else pred
+            # a slice (not index_put): it casts the float prediction into a uint8 output
+            out[int(index[0]):int(index[0]) + len(index)] = pred.mul_(255).round_() if out_dtype == torch.uint8 else pred
     return out.view(height, width, 3).permute(2, 0, 1)
