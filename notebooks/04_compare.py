@@ -28,6 +28,7 @@ train = False                                        # train the baselines now (
 baselines = ["metasr", "srcnn", "srresnet", "srgan"]  # baselines to train/load, in training order (srgan needs srresnet)
 config_dir = "configs/cpu"                           # <config_dir>/<config name>.yaml for each baseline
 checkpoint_dir = "results/checkpoints"               # where the trained weights are stored / read
+baseline_run_dir = None                              # training run folders <baseline_run_dir>/<config name> (None: each config's run.out_dir)
 liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # our LIIF (02_train)
 sets = ["Set5", "Set14", "B100", "Urban100"]         # evaluation sets
 scales_in = [2, 3, 4]                                # in-distribution scales (every method)
@@ -81,6 +82,8 @@ if train:
     for b in baselines:
         # SRGAN starts from the SRResNet of this checkpoint folder.
         overrides = {"gan": {"init": str(Path(checkpoint_dir) / f"{CONFIGS['srresnet']}.pt")}} if b == "srgan" else {}
+        if baseline_run_dir:
+            overrides["run"] = {"out_dir": str(Path(baseline_run_dir) / CONFIGS[b])}
         cfg = load_config(Path(config_dir) / f"{CONFIGS[b]}.yaml", overrides)
         print(f"== training {NAMES[b]} ({cfg['train']['steps']} steps)")
         train_and_store(cfg, checkpoints[b], log=print)

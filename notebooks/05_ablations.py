@@ -75,7 +75,7 @@ from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import compare_recomputed, fixed_sample, read_scores, write_scores
+from reproduce.scores import images_to_score, settle_scores, weights_id
 
 if scores not in ("full", "sample"):
     raise ValueError(f"scores must be 'full' or 'sample', got {scores!r}")
@@ -138,12 +138,9 @@ def scales_of(arm, set_name):
 table = pd.DataFrame()
 if len(available) > 1:
     all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
-    if scores == "full":
-        chosen = None if eval_limit is None else {s: [f.stem for f in dataset_files(s)[:eval_limit]] for s in all_sets}
-    else:
-        chosen = {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=0) for s in all_sets}
+    chosen = images_to_score(scores, all_sets, sample_size, eval_limit)
     digests = {f"{arm}-seed{seed}": {"path": str(weights(arm, seed)), "sha256": file_digest(weights(arm, seed))} for arm, seed in available}
-    partial = Path(ablation_run_dir) / f"ablation-scores-{'-'.join(sorted(d['sha256'][:6] for d in digests.values()))[:60]}.partial.csv"
+    partial = Path(ablation_run_dir) / f"ablation-scores-{weights_id(digests)}.partial.csv"
     parts = []
     for arm, seed in available:
         model = load(weights(arm, seed))
@@ -152,24 +149,12 @@ if len(available) > 1:
                 parts.append(score_images(model, arm, [set_name], scales_of(arm, set_name), seed=seed, images=chosen,
                                           partial=partial if scores == "full" else None, progress=print))
     computed = pd.concat(parts, ignore_index=True)
-    if scores == "full":
-        write_scores(computed, scores_path, {**run.info, "checkpoints": digests, "computed": "all rows computed in this run"})
-        table, source = computed, f"computed in this run ({len(computed)} rows)"
-    else:
-        table, committed_prov = read_scores(scores_path)
-        committed = committed_prov.get("checkpoints") or {}
-        changed = sorted(k for k in set(digests) | set(committed)
-                         if (committed.get(k) or {}).get("sha256") != (digests.get(k) or {}).get("sha256"))
-        if changed:
-            raise ValueError(f"the committed scores were made with other or more weights ({', '.join(changed)}): "
-                             "rerun with scores='full'")
-        keep = set(f"{arm}-seed{seed}" for arm, seed in available)
-        table = table[(table["method"] + "-seed" + table["seed"].astype(str)).isin(keep)]
-        check = compare_recomputed(table, computed)
-        display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n" + markdown_table(check, ".5f")))
-        source = (f"read from the committed `{scores_path}` (computed {committed_prov.get('time', '?')} on "
-                  f"{committed_prov.get('device', '?')}); {len(computed)} rows recomputed now and found equal within tolerance")
-    display(Markdown(f"**Scores**: {source}."))
+    settled = settle_scores(scores, computed, scores_path, run.info, digests)
+    table = settled.table
+    if settled.check is not None:
+        display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"
+                         + markdown_table(settled.check, ".5f")))
+    display(Markdown(f"**Scores**: {settled.source}."))
 else:
     display(Markdown("**Nothing to compare yet**: only LIIF seed 0 has weights; no arm is scored."))
 

@@ -47,7 +47,7 @@ liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # the frozen LIIF
 eval_sets = ["Set14"]                                # evaluation sets (all images of each)
 eval_scales = [2, 4, 8]                              # evaluation scales
 eval_limit = None                                    # first N images of each set (None: all of them)
-scores = "sample"                                    # "full": score every image; "sample": recompute a fixed sample and check it
+scores = "sample"                                    # "full": score every image; "extend": keep committed rows of unchanged weights, score the rest; "sample": recompute a fixed sample and check it
 sample_size = 3                                      # images per set recomputed in "sample" mode
 crop_images = [["Set14", 10, [200, 300, 96, 96]], ["Set14", 13, [150, 250, 96, 96]]]  # [set, index, [y, x, h, w] in HR pixels]: monarch, zebra
 crop_scales = [4, 8]                                 # scales of the crop figures
@@ -77,7 +77,7 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import compare_recomputed, fixed_sample, read_scores, write_scores
+from reproduce.scores import carried_rows, images_to_score, settle_scores, weights_id
 from reproduce.stats import summary_against
 
 if scores not in ("full", "sample"):
@@ -139,7 +139,10 @@ for arm in trained:
 # is resized with bicubic, see `reproduce/models/image_sr.py`) and the
 # trained IPF arms. All in fp32. In `full` mode every image is scored and
 # the per-image table is written to `results/scores/ipf.csv` (resumable:
-# an interrupted full run continues where it stopped); in `sample` mode a
+# an interrupted full run continues where it stopped); `extend` mode keeps
+# the committed rows of methods whose weights are unchanged and scores only
+# what is missing (a new arm, set or scale), recording which run computed
+# which rows in the table's provenance; in `sample` mode a
 # fixed random sample of images per set is recomputed and compared with the
 # committed table within `reproduce.scores.TOLERANCE` (NIQE within 1e-3),
 # and every table below is read from the committed file. The cell says which.
@@ -150,38 +153,23 @@ for name, path in {**baseline_paths, **{a: arm_paths[a] for a in trained}}.items
     methods[name] = (load(path), 0)
 metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
 digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline_paths, **arm_paths}.items() if p.is_file()}
-# The resumable file of a full run is named after the weights it scores, so rows of other weights are never reused.
-weights_id = ipf_study.weights_id(digests)
-if scores == "full":
-    chosen = None if eval_limit is None else {s: [f.stem for f in dataset_files(s)[:eval_limit]] for s in eval_sets}
-else:
-    chosen = {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=0) for s in eval_sets}
-partial = Path(ipf_run_dir) / f"ipf-scores-{weights_id}.partial.csv" if scores == "full" else None
+chosen = images_to_score(scores, eval_sets, sample_size, eval_limit)
+carried = carried_rows(scores_path, digests) if scores == "extend" else None
+partial = Path(ipf_run_dir) / f"ipf-scores-{weights_id(digests)}.partial.csv" if scores != "sample" else None
 parts = [score_images(method, name, eval_sets, eval_scales, seed=seed, images=chosen, extra_metrics=metrics,
-                      partial=partial, progress=print)
+                      partial=partial, progress=print, reuse=carried.rows if carried else None)
          for name, (method, seed) in methods.items()]
 computed = pd.concat(parts, ignore_index=True)
 
 # %%
-if scores == "full":
-    write_scores(computed, scores_path, {**run.info, "checkpoints": digests, "computed": "all rows computed in this run"})
-    table, source = computed, f"computed in this run ({len(computed)} rows)"
-else:
-    table, committed_prov = read_scores(scores_path)
-    table = table[table["set"].isin(eval_sets) & table["scale"].isin([float(s) for s in eval_scales])]
-    if set(table["method"]) != set(methods):
-        raise ValueError(f"the committed scores hold methods {sorted(set(table['method']))}, this run selects "
-                         f"{sorted(methods)}: rerun with scores='full'")
-    changed = [m for m, d in digests.items() if (committed_prov.get("checkpoints") or {}).get(m, {}).get("sha256") != d["sha256"]]
-    if changed:
-        raise ValueError(f"the committed scores were made with other weights for {', '.join(changed)}: rerun with scores='full'")
-    check = compare_recomputed(table, computed, tolerance={"niqe": 1e-3})
+settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=eval_sets, scales=eval_scales,
+                        tolerance={"niqe": 1e-3}, carried=carried)
+table = settled.table
+if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "
-                     f"{len(eval_scales)} scales) and compared them with the committed scores:\n\n" + markdown_table(check, ".5f")))
-    source = (f"read from the committed `{scores_path}` (computed {committed_prov.get('time', '?')} at commit "
-              f"{str(committed_prov.get('commit'))[:10]} on {committed_prov.get('device', '?')}); "
-              f"{len(computed)} rows recomputed now and found equal within tolerance")
-display(Markdown(f"**Scores**: {source}. Images per set: "
+                     f"{len(eval_scales)} scales) and compared them with the committed scores:\n\n"
+                     + markdown_table(settled.check, ".5f")))
+display(Markdown(f"**Scores**: {settled.source}. Images per set: "
                  + ", ".join(f"{s} {n}" for s, n in table.groupby("set")["image"].nunique().items()) + "."))
 
 # %% [markdown]

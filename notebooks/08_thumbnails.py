@@ -70,7 +70,7 @@ from reproduce.metrics import psnr, ssim
 from reproduce.models import load, load_checkpoint
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.perceptual import load_stlpips
-from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, write_scores
+from reproduce.scores import fixed_sample, score_methods, settle_scores
 from reproduce.claims import paired_claim
 from reproduce.stats import summary_against
 from reproduce.thumbnails import choose_sources, write_pairs
@@ -171,27 +171,13 @@ computed.insert(2, "set", [info.loc[n, "set"] for n in computed["image"]])
 computed["ground_truth"] = [info.loc[n, "ground_truth"] for n in computed["image"]]
 
 # %%
-if scores == "full":
-    provenance = {**run.info, "checkpoints": {m: {"path": str(p), "sha256": file_digest(p)} for m, p in CHECKPOINTS.items() if p.is_file()},
-                  "images": len(names), "computed": "all rows computed in this run"}
-    write_scores(computed, scores_path, provenance)
-    table, source = computed, f"computed in this run ({len(computed)} rows)"
-else:
-    table, committed_prov = read_scores(scores_path)
-    if set(table["image"]) != set(names) or set(table["method"]) != set(methods):
-        raise ValueError(f"the committed scores hold other images or methods ({sorted(set(table['method']))}) than this "
-                         f"run selects ({sorted(methods)}): rerun with scores='full'")
-    check = compare_recomputed(table, computed)
+digests = {m: {"path": str(CHECKPOINTS[m]), "sha256": file_digest(CHECKPOINTS[m])} for m in models}
+settled = settle_scores(scores, computed, scores_path, {**run.info, "images": len(names)}, digests, images=names)
+table = settled.table
+if settled.check is not None:
     display(Markdown(f"Recomputed {computed['image'].nunique()} of {len(names)} images x {len(methods)} methods "
-                     f"and compared them with the committed scores:\n\n" + markdown_table(check, ".5f")))
-    commits = {m: (committed_prov.get("checkpoints") or {}).get(m, {}).get("sha256") for m in models}
-    changed = [m for m in models if commits.get(m) not in (None, file_digest(CHECKPOINTS[m]))]
-    if changed:
-        raise ValueError(f"the committed scores were made with other weights for {', '.join(changed)}: rerun with scores='full'")
-    source = (f"read from the committed `{scores_path}` (computed {committed_prov.get('time', '?')} at commit "
-              f"{str(committed_prov.get('commit'))[:10]} on {committed_prov.get('device', '?')}); "
-              f"{computed['image'].nunique()} images recomputed now and found equal within tolerance")
-display(Markdown(f"**Scores**: {source}."))
+                     f"and compared them with the committed scores:\n\n" + markdown_table(settled.check, ".5f")))
+display(Markdown(f"**Scores**: {settled.source}."))
 
 # %% [markdown]
 # ## Results: means over the test images, and paired differences against LIIF

@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="report", help="parameter profile: smoke, cpu, paper, report (profiles/*.yaml)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a notebook parameter; the value is YAML (lists work: -p scales_out=[6,12])")
+    p.add_argument("--work", default=None, metavar="DIR",
+                   help="scratch folder for a profile's {work} outputs and the evaluation cache (smoke: default runs/smoke)")
 
     p = sub.add_parser("data", help="get the datasets (fetch) or verify a data folder (check)")
     data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> None:
     from .runner import parse_overrides, run
 
-    run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True))
+    run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True), work=args.work)
 
 
 def dotted_overrides(pairs: list[str]) -> dict:

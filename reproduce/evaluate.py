@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -129,7 +130,8 @@ def score_pairs(run: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor], pa
 def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float], *, seed: int = -1,
                  images: dict[str, Iterable[str]] | None = None, bf16: bool = False, chunk: int = 30000,
                  extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None,
-                 partial: str | Path | None = None, progress: Callable[[str], None] | None = None):
+                 partial: str | Path | None = None, progress: Callable[[str], None] | None = None,
+                 reuse=None):
     """Per-image scores of one method: the rows of a score table (``reproduce.scores``).
 
     Args:
@@ -145,6 +147,10 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
             scale, so an interrupted run loses at most one set x scale. The
             rows do not record the weights: name the file after them (the
             notebooks put the checkpoints' digests in its name).
+        reuse: score rows (a DataFrame, e.g. ``scores.carried_rows(...).rows``)
+            taken as already computed: rows of this method and seed are
+            returned as they are, not recomputed. The caller vouches that
+            they were made with the same weights.
 
     Returns:
         DataFrame with columns ``method, seed, set, image, scale, psnr, ssim``,
@@ -163,6 +169,9 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
         from .scores import read_table
 
         done = read_table(partial)
+    if reuse is not None and len(reuse):
+        mine = reuse[reuse["method"].eq(name) & reuse["seed"].eq(seed)]
+        done = pd.concat([done, mine], ignore_index=True).drop_duplicates(key) if len(done) else mine
     have = set(map(tuple, done[key].itertuples(index=False, name=None))) if len(done) else set()
     rows = done.to_dict("records")
     for set_name in sets:
@@ -209,6 +218,11 @@ PROTOCOL_VERSION = 1
 DEFAULT_CACHE = Path("runs/cache/eval")
 
 
+def default_cache() -> Path:
+    """The evaluation cache folder: ``$REPRODUCE_CACHE`` if set (a test's scratch run), else ``runs/cache/eval``."""
+    return Path(os.environ.get("REPRODUCE_CACHE") or DEFAULT_CACHE)
+
+
 def file_digest(path: str | Path) -> str:
     """sha256 of a file (identifies a checkpoint in the evaluation cache)."""
     h = hashlib.sha256()
@@ -248,7 +262,7 @@ def stlpips_metric(net: str = "alex") -> Callable[[torch.Tensor, torch.Tensor], 
 
 def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str], scales: dict[str, Iterable[float]] | Iterable[float],
                      *, limit: int | dict[str, int] | None = None, bf16: bool = False,
-                     stlpips_scales: Iterable[float] = (), cache_dir: str | Path | None = DEFAULT_CACHE,
+                     stlpips_scales: Iterable[float] = (), cache_dir: str | Path | None | bool = True,
                      progress: Callable[[str], None] | None = None) -> list[dict]:
     """Score several methods on every set x scale, reusing cached scores.
 
@@ -261,7 +275,8 @@ def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str]
             (it costs far more than PSNR/SSIM on large images); elsewhere the
             ``stlpips`` value is NaN.
         cache_dir: one JSON file per (identity, set, scale, images, bf16,
-            metrics, protocol version); None disables the cache. A notebook
+            metrics, protocol version); True: :func:`default_cache`; None or
+            False disables the cache. A notebook
             later in the pipeline thus reuses the scores an earlier one
             computed for the same checkpoint.
 
@@ -269,6 +284,8 @@ def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str]
         rows ``{"method", "set", "scale", "images", "psnr", "ssim", "stlpips"}``.
     """
     sets = list(sets)
+    if cache_dir is True:
+        cache_dir = default_cache()
     stlpips_scales = {float(s) for s in stlpips_scales}
     lpips = None
     rows = []
@@ -303,18 +320,19 @@ def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str]
 
 
 def example_outputs(methods: dict[str, object], set_name: str, index: int, scale: float, bf16: bool = False,
-                    chunk: int = 30000) -> dict[str, torch.Tensor]:
+                    chunk: int = 30000, with_input: bool = False) -> dict[str, torch.Tensor]:
     """Every method's output for one test image, for side-by-side figures.
 
     ``methods``: name -> "bicubic" or a model (as in :func:`evaluate`). The LR
     is made with the test protocol (``data.make_lr``). Returns
-    ``{"<name> x<scale>": (3, H, W) [0, 1], ..., "ground truth": (3, H, W)}``.
+    ``{"<name> x<scale>": (3, H, W) [0, 1], ..., "ground truth": (3, H, W)}``,
+    with ``with_input`` first ``"LR input (<w>x<h>)": (3, h, w)``.
     """
     hr_full = ImageSet(set_name, limit=index + 1)[index]
     lr, hr = make_lr(hr_full, scale)
     lr_t, hr_t = to_tensor(lr), to_tensor(hr)
     size = tuple(hr_t.shape[-2:])
-    out = {}
+    out = {f"LR input ({lr.shape[1]}x{lr.shape[0]})": lr_t} if with_input else {}
     for name, method in methods.items():
         with torch.no_grad():
             out[f"{name} x{scale:g}"] = upscaler(method, chunk, bf16)(lr_t, size)

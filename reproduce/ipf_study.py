@@ -53,15 +53,6 @@ def arm_config(arm: str, config_dir: str | Path, run_dir: str | Path, liif_check
     return load_config(Path(config_dir) / name, nest_dotted(dotted))
 
 
-def weights_id(digests: dict[str, dict]) -> str:
-    """A short id of a set of checkpoints (``{method: {"sha256": ...}}``): 12 hex digits, order-independent."""
-    import hashlib
-    import json
-
-    text = json.dumps({m: d["sha256"] for m, d in sorted(digests.items())}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
 def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> pd.DataFrame:
     """One row per arm: training budget, time, device, and whether its frozen LIIF is the committed one.
 
@@ -193,19 +184,18 @@ def crop_row(methods: dict[str, object], set_name: str, index: int, scale: float
     the crop shown. Returns ``(row label with the image's name, {title: image},
     the image's name)``.
     """
-    from .data import dataset_files, make_lr, read_image, to_tensor
-    from .evaluate import crop_scores, upscaler
+    from .data import dataset_files
+    from .evaluate import crop_scores, example_outputs
 
-    path = dataset_files(set_name)[index]
-    lr, hr = make_lr(read_image(path), scale)
-    lr_t, hr_t = to_tensor(lr), to_tensor(hr)
-    size = tuple(hr_t.shape[-2:])
-    with torch.no_grad():
-        outputs = {name: upscaler(method, chunk)(lr_t, size) for name, method in methods.items()}
+    shown = example_outputs(methods, set_name, index, scale, chunk=chunk, with_input=True)
+    hr_t = shown.pop("ground truth")
+    lr_title, lr_t = next(iter(shown.items()))
+    outputs = {name: shown[f"{name} x{scale:g}"] for name in methods}
     scores = crop_scores(outputs, hr_t, box, lpips)
-    images = {f"LR input ({lr.shape[1]}x{lr.shape[0]})": lr_t}
+    images = {lr_title: lr_t}
     for name, img in outputs.items():
         s = scores[name]
         images[f"{name}\n{s['psnr']:.2f} dB" + (f", ST-LPIPS {s['stlpips']:.3f}" if "stlpips" in s else "")] = img
     images["ground truth"] = hr_t
-    return f"{set_name}/{path.stem} x{scale:g}", images, path.stem
+    stem = dataset_files(set_name)[index].stem
+    return f"{set_name}/{stem} x{scale:g}", images, stem

@@ -4,13 +4,14 @@ Notebooks are jupytext py:percent files ``notebooks/NN_name.py``. Each run
 converts one to .ipynb, injects parameters (the profile's, then ``-p``
 overrides, then ``profile``), executes it with the ``python3`` kernel in the
 repository root (``reproduce.paths.REPO_ROOT``), and writes ``NN_name.ipynb`` with an HTML rendering beside
-it to the profile's output folder (``results/notebooks``; ``runs/smoke/...``
-for the smoke profile, so tests never overwrite the committed report). Papermill only warns about parameters a notebook does
+it to the profile's output folder (``results/notebooks``; ``{work}/notebooks``
+for the smoke profile, ``runs/smoke`` or a test's temporary folder, so tests never overwrite the committed report). Papermill only warns about parameters a notebook does
 not declare; here an override that no selected notebook declares is an error,
 and a failing cell stops the run with the notebook and cell named.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -44,15 +45,32 @@ def resolve_notebooks(names: list[str] | None) -> list[Path]:
     return chosen
 
 
-def load_profile(name: str) -> tuple[dict, Path]:
-    """A profile's parameter values (profiles/NAME.yaml, key ``parameters``) and output folder."""
+def load_profile(name: str, work: str | Path | None = None) -> tuple[dict, Path]:
+    """A profile's parameter values (profiles/NAME.yaml, key ``parameters``) and output folder.
+
+    A profile that writes only scratch outputs (``smoke``) names them under
+    ``{work}``: the placeholder becomes ``work`` if given, else the profile's
+    own ``work`` key (``runs/smoke``), in every string value and the output
+    folder. Relative paths are relative to the repository root.
+    """
     require_repository_root()
     path = PROFILES / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
         raise ReproduceError(f"unknown profile {name!r}; known profiles: {known}")
     data = yaml.safe_load(path.read_text()) or {}
-    return dict(data.get("parameters") or {}), ROOT / data.get("output", "results/notebooks")
+    root = str(work if work is not None else data.get("work", "runs/scratch"))
+
+    def fill(value):
+        if isinstance(value, str):
+            return value.replace("{work}", root)
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    return fill(dict(data.get("parameters") or {})), ROOT / fill(data.get("output", "results/notebooks"))
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -92,18 +110,39 @@ def notebook_parameters(py_path: Path, ipynb_path: Path) -> dict:
 
 
 def run(names: list[str] | None = None, profile: str = "report", overrides: dict | None = None,
-        log: Callable[[str], None] = print) -> list[Path]:
-    """Execute notebooks in order; returns the executed .ipynb paths."""
+        log: Callable[[str], None] = print, work: str | Path | None = None) -> list[Path]:
+    """Execute notebooks in order; returns the executed .ipynb paths.
+
+    ``work``: where a scratch profile's ``{work}`` outputs go (see
+    :func:`load_profile`); given, the evaluation cache goes there too
+    (``REPRODUCE_CACHE`` for the notebook kernels), so a test run writes
+    nothing into the repository.
+    """
+    notebooks = resolve_notebooks(names)
+    profile_values, output = load_profile(profile, work)
+    overrides = overrides or {}
+    output.mkdir(parents=True, exist_ok=True)
+    saved_cache = os.environ.get("REPRODUCE_CACHE")
+    if work is not None:
+        os.environ["REPRODUCE_CACHE"] = str(Path(work) / "cache" / "eval")
+    try:
+        return _execute(notebooks, profile, profile_values, overrides, output, log)
+    finally:
+        if work is not None:
+            if saved_cache is None:
+                os.environ.pop("REPRODUCE_CACHE", None)
+            else:
+                os.environ["REPRODUCE_CACHE"] = saved_cache
+
+
+def _execute(notebooks: list[Path], profile: str, profile_values: dict, overrides: dict, output: Path,
+             log: Callable[[str], None]) -> list[Path]:
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     from .rendering import render
 
-    notebooks = resolve_notebooks(names)
-    profile_values, output = load_profile(profile)
-    overrides = overrides or {}
-    output.mkdir(parents=True, exist_ok=True)
     done = []
     with tempfile.TemporaryDirectory() as tmp:
         declared = {nb: notebook_parameters(nb, Path(tmp) / f"{nb.stem}.ipynb") for nb in list_notebooks()}
@@ -130,6 +169,7 @@ def run(names: list[str] | None = None, profile: str = "report", overrides: dict
             executed = nbformat.read(out, as_version=4)
             write_text_atomic(out.with_suffix(".html"), render(executed))
             write_text_atomic(out.with_suffix(".reader.html"), render(executed, hide_code=True))
-            log(f"    done in {time.perf_counter() - tic:.0f} s -> {out.relative_to(ROOT)} (+ .html, .reader.html)")
+            shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+            log(f"    done in {time.perf_counter() - tic:.0f} s -> {shown} (+ .html, .reader.html)")
             done.append(out)
     return done

@@ -13,6 +13,7 @@ pays for a sample.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -42,6 +43,36 @@ def fixed_sample(names: Iterable[str], n: int, seed: int = 0, always: Iterable[s
     k = max(0, min(n - len(always), len(rest)))
     drawn = np.random.default_rng(seed).choice(len(rest), size=k, replace=False) if k else []
     return sorted(set(always) | {rest[i] for i in drawn})
+
+
+def images_to_score(mode: str, sets: Iterable[str], sample_size: int, limit: int | None = None,
+                    seed: int = 0) -> dict[str, list[str]] | None:
+    """Which images of each test set a scoring run scores: ``{set: [image names]}``, None for all.
+
+    ``mode == "full"`` or ``"extend"``: every image (None), or the first
+    ``limit`` of each set; ``"sample"``: :func:`fixed_sample` of
+    ``sample_size`` per set (the same images on every run), to be checked
+    against the committed full table.
+    """
+    from .data import dataset_files
+
+    if mode not in ("full", "extend", "sample"):
+        raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
+    if mode != "sample":
+        return None if limit is None else {s: [f.stem for f in dataset_files(s)[:limit]] for s in sets}
+    return {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=seed) for s in sets}
+
+
+def weights_id(digests: dict[str, dict]) -> str:
+    """A short id of a set of checkpoints (``{key: {"sha256": ...}}``): 12 hex digits, order-independent.
+
+    Names a full run's resumable partial file, so rows scored with other
+    weights are never reused.
+    """
+    import hashlib
+
+    text = json.dumps({m: d["sha256"] for m, d in sorted(digests.items())}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
@@ -125,6 +156,149 @@ def compare_recomputed(committed: pd.DataFrame, recomputed: pd.DataFrame,
                                  f"{row[metric]:.5f}, committed {row[f'{metric}_committed']:.5f} (|diff| {diff.max():.5f} > "
                                  f"tolerance {tol}): code, data or weights changed; rerun the full evaluation")
     return pd.DataFrame(report)
+
+
+@dataclass
+class CarriedScores:
+    """Committed rows an extending run keeps instead of recomputing (see :func:`carried_rows`).
+
+    ``rows``: the score rows; ``parts``: the provenance of the runs that
+    computed them, one dict per run (``methods``, ``rows``, ``commit``,
+    ``dirty``, ``time``, ``device`` and library versions).
+    """
+    rows: pd.DataFrame
+    parts: list[dict]
+
+
+def _part(provenance: dict, rows: pd.DataFrame) -> dict:
+    """One run's share of a score table: which methods and rows it computed, where and when."""
+    keep = ("commit", "dirty", "time", "device", "python", "torch", "numpy", "pillow", "notebook", "profile")
+    return {"methods": sorted(set(rows["method"])), "rows": int(len(rows)),
+            **{k: provenance[k] for k in keep if k in provenance}}
+
+
+def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScores:
+    """The committed rows still valid for this run's weights: what an ``extend`` run need not recompute.
+
+    A method's rows are kept when its weights' digest in ``checkpoints``
+    (``{method: {"sha256": ...}}``) equals the one the committed provenance
+    records; methods without weights in either (bicubic) are kept too. Rows
+    of retrained or unknown weights are dropped, to be scored again. No
+    committed file: nothing is carried.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return CarriedScores(pd.DataFrame(columns=list(SCORE_COLUMNS)), [])
+    table, committed = read_scores(path)
+    recorded = committed.get("checkpoints") or {}
+
+    def same(method: str) -> bool:
+        ours, theirs = checkpoints.get(method), recorded.get(method)
+        if ours is None or theirs is None:
+            return ours is None and theirs is None
+        return ours["sha256"] == theirs["sha256"]
+
+    rows = table[table["method"].map(same)].reset_index(drop=True)
+    parts = committed.get("parts") or [_part(committed, table)]
+    kept = set(rows["method"])
+    parts = [{**p, "methods": [m for m in p["methods"] if m in kept]} for p in parts]
+    return CarriedScores(rows, [p for p in parts if p["methods"]])
+
+
+@dataclass
+class SettledScores:
+    """The rows a notebook renders its tables from, and where they came from.
+
+    ``table``: score rows (:data:`SCORE_COLUMNS` + metrics); ``source``: one
+    sentence for the reader (computed now, or read from the committed file
+    with its time, commit and device, and how many rows were recomputed);
+    ``check``: :func:`compare_recomputed`'s report in sample mode, else None.
+    """
+    table: pd.DataFrame
+    source: str
+    check: pd.DataFrame | None = None
+
+
+def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenance: dict,
+                  checkpoints: dict[str, dict], sets: Iterable[str] | None = None,
+                  scales: Iterable[float] | None = None, images: Iterable[str] | None = None,
+                  tolerance: dict[str, float] | None = None, carried: CarriedScores | None = None) -> SettledScores:
+    """The full-or-sample step every scoring notebook ends with.
+
+    ``mode == "full"``: ``computed`` holds every row; it is written to
+    ``path`` with ``provenance`` + ``checkpoints`` (``{key: {"path", "sha256"}}``
+    of the weights scored) and is the table. ``mode == "extend"``: the same,
+    except that ``computed`` may hold ``carried`` rows (:func:`carried_rows`,
+    committed rows of unchanged weights, not recomputed): the written table is
+    every carried row plus the new ones, and its provenance lists, per run,
+    the methods and rows that run computed. ``mode == "sample"``: ``computed``
+    holds a sample of the rows; the committed table at ``path`` is read,
+    narrowed to this run's design (the (method, seed) pairs in ``computed``,
+    and ``sets`` / ``scales`` where given), and accepted only if
+
+    * every weight in ``checkpoints`` has the digest the committed provenance
+      records (a new or retrained model needs a full run),
+    * ``images``, where given, is exactly the committed image set,
+    * every recomputed row matches its committed row within ``tolerance``
+      (:data:`TOLERANCE` by default, see :func:`compare_recomputed`).
+
+    Raises:
+        ReproduceError: an unknown mode, or any condition above fails (the
+            message says what and to rerun with ``scores='full'``).
+    """
+    path = Path(path)
+    if mode == "full":
+        write_scores(computed, path, {**provenance, "checkpoints": checkpoints,
+                                      "computed": "all rows computed in this run", "parts": [_part(provenance, computed)]})
+        return SettledScores(computed, f"computed in this run ({len(computed)} rows)")
+    if mode == "extend":
+        return _extend(computed, path, provenance, checkpoints, carried)
+    if mode != "sample":
+        raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
+    table, committed = read_scores(path)
+    recorded = committed.get("checkpoints") or {}
+    changed = sorted(k for k, d in checkpoints.items() if (recorded.get(k) or {}).get("sha256") != d["sha256"])
+    if changed:
+        raise ReproduceError(f"the committed scores in {path} were made with other weights for {', '.join(changed)} "
+                             "(or without them): rerun with scores='full'")
+    pairs = set(zip(computed["method"], computed["seed"].astype(int)))
+    table = table[[(m, int(s)) in pairs for m, s in zip(table["method"], table["seed"])]]
+    if sets is not None:
+        table = table[table["set"].isin(list(sets))]
+    if scales is not None:
+        table = table[table["scale"].isin([float(s) for s in scales])]
+    if images is not None and set(table["image"]) != set(images):
+        raise ReproduceError(f"the committed scores in {path} hold {table['image'].nunique()} images, this run selects "
+                             f"{len(set(images))} (other images): rerun with scores='full'")
+    check = compare_recomputed(table, computed, tolerance)
+    n_images = computed.groupby("set")["image"].nunique().sum()
+    source = (f"read from the committed `{path}` (computed {committed.get('time', '?')} at commit "
+              f"{str(committed.get('commit'))[:10]} on {committed.get('device', '?')}); {len(computed)} rows "
+              f"({n_images} images) recomputed now and found equal within tolerance")
+    return SettledScores(table.reset_index(drop=True), source, check)
+
+
+def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: dict[str, dict],
+            carried: CarriedScores | None) -> SettledScores:
+    """settle_scores' ``extend`` mode: carried rows + rows computed now, written with per-run provenance."""
+    key = ["method", "seed", "set", "image", "scale"]
+    carried = carried or CarriedScores(pd.DataFrame(columns=list(SCORE_COLUMNS)), [])
+    old = set(map(tuple, carried.rows[key].itertuples(index=False, name=None)))
+    is_new = [k not in old for k in computed[key].itertuples(index=False, name=None)]
+    new = computed[is_new]
+    written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
+    parts = carried.parts + ([_part(provenance, new)] if len(new) else [])
+    write_scores(written, path, {**provenance, "checkpoints": checkpoints, "parts": parts,
+                                 "computed": f"{len(new)} rows computed in this run, {len(written) - len(new)} "
+                                             "carried over from earlier runs with the same weights"})
+    reused = len(computed) - len(new)
+    earlier = "; ".join(f"{', '.join(p['methods'])} at commit {str(p.get('commit'))[:10]} on {p.get('device', '?')}"
+                        for p in carried.parts)
+    source = (f"{len(new)} rows computed in this run"
+              + (f" ({', '.join(sorted(set(new['method'])))})" if len(new) else "")
+              + (f", {reused} carried over from the committed scores of the same weights ({earlier})" if reused else "")
+              + f"; `{path}` now holds {len(written)} rows")
+    return SettledScores(computed.reset_index(drop=True), source)
 
 
 def score_methods(names: Iterable[str], outputs: dict[str, Path], gt_dir: Path, metrics: dict[str, Callable],

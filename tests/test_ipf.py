@@ -258,3 +258,30 @@ def test_score_images_resumes_without_recomputing(tmp_path):
     assert list(only["image"]) == [one] and only["psnr"].iloc[0] == pytest.approx(first["psnr"].iloc[0], abs=1e-9)
     with pytest.raises(ValueError, match="no image"):
         score_images(method, "bic", ["sample"], [2], images={"sample": ["nope"]})
+
+
+def test_crop_row_shows_the_protocol_input_each_output_with_its_crop_scores_and_the_truth(tmp_path, smooth_image):
+    from PIL import Image
+
+    from reproduce.data import make_lr, to_tensor
+    from reproduce.engine import upscale
+    from reproduce.evaluate import crop_scores
+    from reproduce.ipf_study import crop_row
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(smooth_image).save(folder / "a.png")
+    Image.fromarray(smooth_image[::-1].copy()).save(folder / "b.png")
+    model = make(liif_spec()).eval()
+    box = (4, 6, 12, 16)
+    label, images, stem = crop_row({"bicubic": "bicubic", "LIIF": model}, str(folder), 1, 2, box)
+    assert stem == "b" and label == f"{folder}/b x2"
+    lr, hr = make_lr(smooth_image[::-1].copy(), 2)
+    titles = list(images)
+    assert titles[0] == f"LR input ({lr.shape[1]}x{lr.shape[0]})" and titles[-1] == "ground truth"
+    assert torch.equal(images[titles[0]], to_tensor(lr)) and torch.equal(images["ground truth"], to_tensor(hr))
+    with torch.no_grad():
+        liif = upscale(model, to_tensor(lr), tuple(hr.shape[:2]))
+    assert torch.equal(images[titles[2]], liif)
+    expected = crop_scores({"LIIF": images[titles[2]]}, to_tensor(hr), box)["LIIF"]["psnr"]
+    assert titles[1].startswith("bicubic\n") and titles[2] == f"LIIF\n{expected:.2f} dB"

@@ -1,8 +1,6 @@
 """The notebook pipeline: every notebook runs with the smoke profile through the runner."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from reproduce.cli import main
@@ -11,21 +9,49 @@ from reproduce.runner import ROOT, list_notebooks, parse_overrides, resolve_note
 
 
 @pytest.fixture(scope="module")
-def smoke_run():
-    shutil.rmtree(ROOT / "runs" / "smoke", ignore_errors=True)
-    return run(None, "smoke", log=lambda m: None)
+def smoke_work(tmp_path_factory):
+    """The smoke run's scratch folder: outside the repository."""
+    return tmp_path_factory.mktemp("smoke")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(smoke_work):
+    before = _repository_files()
+    done = run(None, "smoke", log=lambda m: None, work=smoke_work)
+    return done, sorted(_repository_files() - before)
+
+
+def _repository_files():
+    """The repository's files, less the virtual environment, Python's own caches and other runs' folders.
+
+    ``runs/smoke`` and ``runs/cache`` (the smoke outputs' and the evaluation
+    cache's default homes) are in; other ``runs/*`` folders are left out, as
+    a training run of the developer's may write there meanwhile.
+    """
+    skip = {".venv", ".git", "__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
+    files = set()
+    for p in ROOT.rglob("*"):
+        parts = p.relative_to(ROOT).parts
+        if skip & set(parts) or (parts[0] == "runs" and len(parts) > 1 and parts[1] not in ("smoke", "cache")):
+            continue
+        if p.is_file():
+            files.add(p)
+    return files
 
 
 @pytest.mark.slow
-def test_every_notebook_runs_with_the_smoke_profile(smoke_run):
-    assert [p.stem for p in smoke_run] == [p.stem for p in list_notebooks()]
-    for path in smoke_run:
-        assert path.parent == ROOT / "runs" / "smoke" / "notebooks"
+def test_every_notebook_runs_with_the_smoke_profile(smoke_run, smoke_work):
+    done, new_in_repository = smoke_run
+    assert [p.stem for p in done] == [p.stem for p in list_notebooks()]
+    assert new_in_repository == []  # every output, run folder and cache went to the scratch folder
+    for path in done:
+        assert path.parent == smoke_work / "notebooks"
         assert path.with_suffix(".html").stat().st_size > 10_000
         assert path.with_suffix(".reader.html").stat().st_size > 5_000  # the code-hidden rendering
-    tables = ROOT / "runs" / "smoke" / "results"
+    tables = smoke_work / "results"
     assert (tables / "evaluate_liif.csv").exists() and (tables / "evaluate_liif.provenance.json").exists()
-    assert (ROOT / "runs" / "smoke" / "figures" / "evaluate_gain_vs_scale.png").exists()
+    assert (smoke_work / "figures" / "evaluate_gain_vs_scale.png").exists()
+    assert any((smoke_work / "cache" / "eval").glob("*.json"))  # 03/04's evaluation cache
 
 
 def _check_score_table(path, methods):
@@ -46,13 +72,13 @@ def _check_score_table(path, methods):
 
 
 @pytest.mark.slow
-def test_smoke_tables_hold_finite_numbers_in_range(smoke_run):
+def test_smoke_tables_hold_finite_numbers_in_range(smoke_run, smoke_work):
     import re
 
     import numpy as np
     import pandas as pd
 
-    results = ROOT / "runs" / "smoke" / "results"
+    results = smoke_work / "results"
     _check_score_table(results / "evaluate_liif.csv", {"bicubic", "LIIF"})
     _check_score_table(results / "comparison.csv", {"bicubic", "LIIF", "MetaSR", "SRCNN"})
     sets = pd.read_csv(results / "datasets.csv", dtype={"widths": str, "heights": str})
@@ -78,10 +104,11 @@ def test_unknown_parameter_is_an_error(capsys):
     assert "unknown parameter" in capsys.readouterr().err
 
 
-def test_failing_cell_names_notebook_and_cell(capsys):
-    code = main(["run", "02_train", "--profile", "smoke", "-p", "config=configs/missing.yaml"])
+def test_failing_cell_names_notebook_and_cell(capsys, tmp_path):
+    code = main(["run", "02_train", "--profile", "smoke", "--work", str(tmp_path), "-p", "config=configs/missing.yaml"])
     err = capsys.readouterr().err
     assert code == 2 and "02_train.py: cell" in err and "config not found" in err
+    assert str(tmp_path / "notebooks" / "02_train.ipynb") in err  # the executed notebook went to the scratch folder
 
 
 def test_selection_and_overrides():
@@ -96,12 +123,12 @@ def test_selection_and_overrides():
 
 
 @pytest.mark.slow
-def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run):
+def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run, smoke_work):
     """08 on the smoke profile: every method scored on every image, numbers finite and in range."""
     import numpy as np
     import pandas as pd
 
-    results = ROOT / "runs" / "smoke" / "results"
+    results = smoke_work / "results"
     scores = pd.read_csv(results / "scores" / "08_thumbnails.csv")
     assert set(scores["method"]) == {"bicubic", "SRCNN", "MetaSR", "LIIF"}
     assert scores.groupby("method")["image"].nunique().eq(4).all()
@@ -109,18 +136,18 @@ def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run):
     assert scores["psnr"].between(5, 80).all() and scores["ssim"].between(-1, 1).all() and scores["stlpips"].ge(0).all()
     table = pd.read_csv(results / "thumbnails.csv")
     assert table.loc[table["method"] != "LIIF", "Δpsnr vs LIIF"].str.match(r"^[+-]\d+\.\d+ \[[+-]\d+\.\d+, [+-]\d+\.\d+\]$").all()
-    assert (ROOT / "runs" / "smoke" / "figures" / "thumbnails_contact_sheet.png").stat().st_size > 10_000
+    assert (smoke_work / "figures" / "thumbnails_contact_sheet.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow
-def test_normals_notebook_tables_hold_finite_scores(smoke_run):
+def test_normals_notebook_tables_hold_finite_scores(smoke_run, smoke_work):
     """07 on the smoke profile (synthetic maps): the issue's columns, every method, values in range, verdicts worded."""
     import numpy as np
     import pandas as pd
 
     from reproduce.stats import VERDICTS
 
-    results = ROOT / "runs" / "smoke" / "results"
+    results = smoke_work / "results"
     rows = pd.read_csv(results / "normals.csv")
     assert list(rows.columns[:9]) == ["method", "scale", "fold", "object", "mean_angle", "median_angle", "within_11_25", "psnr", "made_mm"]
     assert {"bicubic", "LIIF (photographs)", "LIIF fine-tuned (map)", "LIIF fine-tuned (detail)"} <= set(rows["method"])
@@ -136,28 +163,28 @@ def test_normals_notebook_tables_hold_finite_scores(smoke_run):
 
 
 @pytest.mark.slow
-def test_summary_notebook_builds_the_ledger(smoke_run):
+def test_summary_notebook_builds_the_ledger(smoke_run, smoke_work):
     """09 on the smoke profile: the ledger holds 07's and 08's claims, worded with the four verdicts only."""
     import pandas as pd
 
     from reproduce.ledger import COLUMNS, PENDING
     from reproduce.stats import VERDICTS
 
-    table = pd.read_csv(ROOT / "runs" / "smoke" / "results" / "claims.csv")
+    table = pd.read_csv(smoke_work / "results" / "claims.csv")
     assert list(table.columns) == COLUMNS and set(table["verdict"]) <= set(VERDICTS)
     assert {"07_normals", "08_thumbnails"} <= set(table.loc[table["verdict"] != "not tested", "notebook"])
     assert (table["verdict"] == "not tested").sum() >= len(PENDING)
 
 
 @pytest.mark.slow
-def test_smoke_ipf_scores_and_claims(smoke_run):
+def test_smoke_ipf_scores_and_claims(smoke_run, smoke_work):
     """06_ipf on the smoke profile: every arm scored per image, every metric finite and in range, claims worded."""
     import numpy as np
     import pandas as pd
 
     from reproduce.stats import VERDICTS
 
-    results = ROOT / "runs" / "smoke" / "results"
+    results = smoke_work / "results"
     scores = pd.read_csv(results / "scores" / "ipf.csv")
     assert {"bicubic", "LIIF", "SRResNet", "SRGAN", "IPF", "IPF-noconf", "IPF-nodual", "LIIF-GAN"} <= set(scores["method"])
     assert scores.groupby("method")["image"].nunique().eq(2).all()  # eval_limit: 2 in the smoke profile
@@ -171,14 +198,14 @@ def test_smoke_ipf_scores_and_claims(smoke_run):
 
 
 @pytest.mark.slow
-def test_smoke_ablation_tables(smoke_run):
+def test_smoke_ablation_tables(smoke_run, smoke_work):
     """05_ablations on the smoke profile: every arm trained and scored, noise from two LIIF seeds, claims worded."""
     import numpy as np
     import pandas as pd
 
     from reproduce.stats import VERDICTS
 
-    results = ROOT / "runs" / "smoke" / "results"
+    results = smoke_work / "results"
     scores = pd.read_csv(results / "scores" / "ablations.csv")
     assert {"LIIF", "LIIF-c", "LIIF-u", "LIIF-e", "LIIF-d", "EDSR-baseline-x2", "EDSR-baseline-x3"} <= set(scores["method"])
     assert sorted(scores.loc[scores["method"] == "LIIF", "seed"].unique()) == [0, 1]
@@ -192,3 +219,22 @@ def test_smoke_ablation_tables(smoke_run):
     assert set(claims["verdict"]) <= set(VERDICTS) and (claims["verdict"] != "not tested").sum() >= 5
     border = pd.read_csv(results / "ablations_border_jump.csv").set_index("arm")
     assert border.loc["LIIF-e", "ratio"] > border.loc["LIIF", "ratio"]  # no ensemble: jumps at LR-cell borders
+
+
+def test_smoke_profile_writes_under_its_work_folder(tmp_path):
+    from reproduce.runner import load_profile
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, (list, dict)):
+            for v in value.values() if isinstance(value, dict) else value:
+                yield from strings(v)
+
+    values, output = load_profile("smoke", work=tmp_path)
+    assert output == tmp_path / "notebooks" and values["checkpoint_dir"] == f"{tmp_path}/checkpoints"
+    assert not any("{work}" in s or s.startswith("runs/") for s in strings(values))
+    values, output = load_profile("smoke")
+    assert output == ROOT / "runs" / "smoke" / "notebooks" and values["results_dir"] == "runs/smoke/results"
+    report, output = load_profile("report")
+    assert output == ROOT / "results" / "notebooks" and not any("{work}" in s for s in strings(report))

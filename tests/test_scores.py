@@ -10,7 +10,8 @@ from PIL import Image
 from reproduce.errors import ReproduceError
 from reproduce.metrics import psnr
 from reproduce.perceptual import load_stlpips
-from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, write_scores
+from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, settle_scores, weights_id, write_scores
+from reproduce.scores import images_to_score
 
 
 def test_fixed_sample_is_stable_and_keeps_the_required_names():
@@ -103,3 +104,124 @@ def test_names_that_look_like_numbers_or_missing_values_stay_text(tmp_path):
     back, _ = read_scores(write_scores(table, tmp_path / "s.csv", {}))
     assert list(back["image"][:3]) == ["0012", "NA", "null"]
     assert len(compare_recomputed(back, table.iloc[[0, 1, 2]])) >= 1
+
+
+WEIGHTS = {"LIIF": {"path": "liif.pt", "sha256": "aa"}}
+
+
+def _committed(tmp_path, table=None, checkpoints=WEIGHTS):
+    path = tmp_path / "s.csv"
+    settled = settle_scores("full", _table() if table is None else table, path, {"commit": "c0ffee1234567", "device": "cpu"},
+                            checkpoints)
+    assert settled.check is None and settled.source == f"computed in this run ({len(settled.table)} rows)"
+    return path
+
+
+def test_settle_scores_full_writes_the_table_with_its_weights_and_sample_reads_it_back(tmp_path):
+    path = _committed(tmp_path)
+    assert read_scores(path)[1]["checkpoints"] == WEIGHTS
+    sample = _table().iloc[[0, 3]]
+    settled = settle_scores("sample", sample, path, {}, WEIGHTS)
+    # the whole committed table (all 3 images of both methods) is what tables are rendered from
+    assert len(settled.table) == 6 and set(settled.check["metric"]) == {"psnr", "ssim", "stlpips"}
+    assert "read from the committed" in settled.source and "c0ffee1234" in settled.source and "2 rows (1 images)" in settled.source
+
+
+def test_settle_scores_narrows_the_committed_table_to_this_runs_design(tmp_path):
+    wide = pd.concat([_table(), _table().assign(scale=4.0), _table().query("method == 'LIIF'").assign(method="IPF")],
+                     ignore_index=True)
+    path = _committed(tmp_path, wide)
+    settled = settle_scores("sample", _table().iloc[[0, 3]], path, {}, WEIGHTS, scales=[8])
+    assert set(settled.table["method"]) == {"bicubic", "LIIF"} and set(settled.table["scale"]) == {8.0}
+    assert len(settled.table) == 6
+
+
+def test_settle_scores_refuses_other_weights_missing_weights_and_other_images(tmp_path):
+    path = _committed(tmp_path)
+    sample = _table().iloc[[0, 3]]
+    with pytest.raises(ReproduceError, match="other weights for LIIF"):
+        settle_scores("sample", sample, path, {}, {"LIIF": {"path": "liif.pt", "sha256": "bb"}})
+    with pytest.raises(ReproduceError, match="other weights for IPF"):
+        settle_scores("sample", sample, path, {}, {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "cc"}})
+    with pytest.raises(ReproduceError, match="holds? 3 images, this run selects 4"):
+        settle_scores("sample", sample, path, {}, WEIGHTS, images=["i0", "i1", "i2", "i3"])
+    settle_scores("sample", sample, path, {}, WEIGHTS, images=["i0", "i1", "i2"])
+
+
+def test_settle_scores_fails_when_a_recomputed_value_moved_or_the_mode_is_unknown(tmp_path):
+    path = _committed(tmp_path)
+    moved = _table().iloc[[4]].copy()
+    moved["psnr"] += 0.2
+    with pytest.raises(ReproduceError, match="psnr of LIIF on S/i1"):
+        settle_scores("sample", moved, path, {}, WEIGHTS)
+    with pytest.raises(ReproduceError, match="'full', 'extend' or 'sample'"):
+        settle_scores("some", moved, path, {}, WEIGHTS)
+
+
+def test_images_to_score_full_limit_and_a_stable_sample(tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for i in range(9):
+        Image.new("RGB", (4, 4)).save(folder / f"im{i}.png")
+    assert images_to_score("full", [str(folder)], 3) is None
+    assert images_to_score("full", [str(folder)], 3, limit=2) == {str(folder): ["im0", "im1"]}
+    sample = images_to_score("sample", [str(folder)], 3)[str(folder)]
+    assert len(sample) == 3 and sample == images_to_score("sample", [str(folder)], 3)[str(folder)]
+    assert sample == fixed_sample([f"im{i}" for i in range(9)], 3, seed=0)
+    with pytest.raises(ReproduceError, match="'full', 'extend' or 'sample'"):
+        images_to_score("all", [str(folder)], 3)
+
+
+def test_weights_id_depends_on_every_digest_and_not_on_order():
+    a = {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "bb", "path": "x"}}
+    b = {"IPF": {"sha256": "bb"}, "LIIF": {"sha256": "aa"}}
+    assert weights_id(a) == weights_id(b) and len(weights_id(a)) == 12
+    assert weights_id(a) != weights_id({**a, "IPF": {"sha256": "bc"}})
+    assert weights_id(a) != weights_id({"LIIF": {"sha256": "aa"}})
+
+
+def test_carried_rows_keep_unchanged_weights_and_weightless_methods_only(tmp_path):
+    from reproduce.scores import carried_rows
+
+    liif = _table().query("method == 'LIIF'")
+    table = pd.concat([_table(), liif.assign(method="IPF"), liif.assign(method="old")], ignore_index=True)
+    path = write_scores(table, tmp_path / "s.csv", {"commit": "abc", "device": "cpu",
+                                                     "checkpoints": {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "bb"},
+                                                                     "old": {"sha256": "dd"}}})
+    carried = carried_rows(path, {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "b2"}})  # IPF retrained, "old" gone
+    assert set(carried.rows["method"]) == {"bicubic", "LIIF"} and len(carried.rows) == 6
+    # a table written before per-run parts existed: one part from its provenance, narrowed to the kept methods
+    assert carried.parts == [{"methods": ["LIIF", "bicubic"], "rows": 12, "commit": "abc", "device": "cpu"}]
+    assert len(carried_rows(tmp_path / "none.csv", {}).rows) == 0
+
+
+def test_settle_scores_extend_writes_carried_plus_new_rows_with_each_runs_share(tmp_path):
+    from reproduce.scores import carried_rows
+
+    path = _committed(tmp_path)  # bicubic + LIIF, commit c0ffee...
+    carried = carried_rows(path, WEIGHTS)
+    new = _table().query("method == 'LIIF'").assign(method="IPF")
+    design = pd.concat([carried.rows[carried.rows["method"] == "LIIF"], new], ignore_index=True)
+    weights = {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "ee"}}
+    settled = settle_scores("extend", design, path, {"commit": "fedcba987654", "device": "gpu"}, weights, carried=carried)
+    assert len(settled.table) == 6 and set(settled.table["method"]) == {"LIIF", "IPF"}  # this run's design
+    written, prov = read_scores(path)
+    assert len(written) == 9 and set(written["method"]) == {"bicubic", "LIIF", "IPF"}  # bicubic kept though not in the design
+    assert [p["methods"] for p in prov["parts"]] == [["LIIF", "bicubic"], ["IPF"]]
+    assert [p["commit"] for p in prov["parts"]] == ["c0ffee1234567", "fedcba987654"] and prov["checkpoints"] == weights
+    assert settled.source.startswith("3 rows computed in this run (IPF), 3 carried over") and "9 rows" in settled.source
+
+
+def test_score_images_returns_reused_rows_without_recomputing_them(tmp_path, smooth_image):
+    from reproduce.evaluate import score_images
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(smooth_image).save(folder / f"{name}.png")
+    fresh = score_images("bicubic", "bicubic", [str(folder)], [2])
+    reuse = fresh[fresh["image"] == "a"].assign(psnr=99.0)
+    again = score_images("bicubic", "bicubic", [str(folder)], [2], reuse=pd.concat([reuse, reuse.assign(method="LIIF")]))
+    assert again.set_index("image").loc["a", "psnr"] == 99.0  # taken as is
+    assert again.set_index("image").loc["b", "psnr"] == pytest.approx(fresh.set_index("image").loc["b", "psnr"])
+    assert set(again["method"]) == {"bicubic"} and len(again) == 2
