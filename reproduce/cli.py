@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> None:
     from .runner import parse_overrides, run
 
-    run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True), work=args.work)
+    run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True),
+        work=Path(args.work).resolve() if args.work else None)  # relative to where the command runs
 
 
 def dotted_overrides(pairs: list[str]) -> dict:

@@ -60,17 +60,18 @@ def load_profile(name: str, work: str | Path | None = None) -> tuple[dict, Path]
         raise ReproduceError(f"unknown profile {name!r}; known profiles: {known}")
     data = yaml.safe_load(path.read_text()) or {}
     root = str(work if work is not None else data.get("work", "runs/scratch"))
+    return fill_work(dict(data.get("parameters") or {}), root), ROOT / fill_work(data.get("output", "results/notebooks"), root)
 
-    def fill(value):
-        if isinstance(value, str):
-            return value.replace("{work}", root)
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        if isinstance(value, dict):
-            return {k: fill(v) for k, v in value.items()}
-        return value
 
-    return fill(dict(data.get("parameters") or {})), ROOT / fill(data.get("output", "results/notebooks"))
+def fill_work(value, root: str):
+    """``value`` with every ``{work}`` in its strings (nested in lists and dicts too) replaced by ``root``."""
+    if isinstance(value, str):
+        return value.replace("{work}", root)
+    if isinstance(value, list):
+        return [fill_work(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: fill_work(v, root) for k, v in value.items()}
+    return value
 
 
 def parse_overrides(pairs: list[str]) -> dict:

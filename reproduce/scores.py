@@ -162,47 +162,55 @@ def compare_recomputed(committed: pd.DataFrame, recomputed: pd.DataFrame,
 class CarriedScores:
     """Committed rows an extending run keeps instead of recomputing (see :func:`carried_rows`).
 
-    ``rows``: the score rows; ``parts``: the provenance of the runs that
-    computed them, one dict per run (``methods``, ``rows``, ``commit``,
-    ``dirty``, ``time``, ``device`` and library versions).
+    ``rows``: the score rows; ``checkpoints``: the recorded digests of the
+    carried methods (``{method: {"path", "sha256"}}``); ``parts``: the runs
+    that computed them, one dict each (``rows`` per method, ``commit``,
+    ``dirty``, ``time``, ``device`` and library versions); ``dropped``: the
+    methods whose committed rows were left out because their weights changed.
     """
     rows: pd.DataFrame
+    checkpoints: dict[str, dict]
     parts: list[dict]
+    dropped: list[str]
 
 
 def _part(provenance: dict, rows: pd.DataFrame) -> dict:
-    """One run's share of a score table: which methods and rows it computed, where and when."""
+    """One run's share of a score table: how many rows of which method it computed, where and when."""
     keep = ("commit", "dirty", "time", "device", "python", "torch", "numpy", "pillow", "notebook", "profile")
-    return {"methods": sorted(set(rows["method"])), "rows": int(len(rows)),
-            **{k: provenance[k] for k in keep if k in provenance}}
+    counts = rows.groupby("method").size() if len(rows) else pd.Series(dtype=int)
+    return {"rows": {m: int(n) for m, n in sorted(counts.items())}, **{k: provenance[k] for k in keep if k in provenance}}
 
 
 def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScores:
     """The committed rows still valid for this run's weights: what an ``extend`` run need not recompute.
 
-    A method's rows are kept when its weights' digest in ``checkpoints``
-    (``{method: {"sha256": ...}}``) equals the one the committed provenance
-    records; methods without weights in either (bicubic) are kept too. Rows
-    of retrained or unknown weights are dropped, to be scored again. No
+    ``checkpoints``: ``{method: {"sha256": ...}}`` of the weights this run
+    scores (keyed by method name). A method's committed rows are dropped only
+    when the digest differs from the recorded one (retrained weights) or when
+    it has weights now but none were recorded; rows of methods this run does
+    not score (an arm left out, a checkpoint absent here) are carried with
+    their recorded digests, so an extending run never loses them. No
     committed file: nothing is carried.
     """
     path = Path(path)
     if not path.is_file():
-        return CarriedScores(pd.DataFrame(columns=list(SCORE_COLUMNS)), [])
+        return CarriedScores(pd.DataFrame(columns=list(SCORE_COLUMNS)), {}, [], [])
     table, committed = read_scores(path)
     recorded = committed.get("checkpoints") or {}
 
-    def same(method: str) -> bool:
+    def valid(method: str) -> bool:
         ours, theirs = checkpoints.get(method), recorded.get(method)
-        if ours is None or theirs is None:
-            return ours is None and theirs is None
-        return ours["sha256"] == theirs["sha256"]
+        if ours is None:
+            return True  # not scored now (or without weights, bicubic): the committed rows stand
+        return theirs is not None and ours["sha256"] == theirs["sha256"]
 
-    rows = table[table["method"].map(same)].reset_index(drop=True)
-    parts = committed.get("parts") or [_part(committed, table)]
+    keep = table["method"].map(valid)
+    rows = table[keep].reset_index(drop=True)
     kept = set(rows["method"])
-    parts = [{**p, "methods": [m for m in p["methods"] if m in kept]} for p in parts]
-    return CarriedScores(rows, [p for p in parts if p["methods"]])
+    parts = committed.get("parts") or [_part(committed, table)]
+    parts = [{**p, "rows": {m: n for m, n in p["rows"].items() if m in kept}} for p in parts]
+    return CarriedScores(rows, {m: d for m, d in recorded.items() if m in kept}, [p for p in parts if p["rows"]],
+                         sorted(set(table.loc[~keep, "method"])))
 
 
 @dataclass
@@ -233,11 +241,12 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     every carried row plus the new ones, and its provenance lists, per run,
     the methods and rows that run computed. ``mode == "sample"``: ``computed``
     holds a sample of the rows; the committed table at ``path`` is read,
-    narrowed to this run's design (the (method, seed) pairs in ``computed``,
-    and ``sets`` / ``scales`` where given), and accepted only if
+    narrowed to ``sets`` / ``scales`` where given, and accepted only if
 
-    * every weight in ``checkpoints`` has the digest the committed provenance
-      records (a new or retrained model needs a full run),
+    * the weights in ``checkpoints`` are exactly those the committed
+      provenance records, digest for digest (a new, missing or retrained
+      model needs a full or extending run),
+    * it holds the same (method, seed) pairs as ``computed``,
     * ``images``, where given, is exactly the committed image set,
     * every recomputed row matches its committed row within ``tolerance``
       (:data:`TOLERANCE` by default, see :func:`compare_recomputed`).
@@ -252,21 +261,25 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
                                       "computed": "all rows computed in this run", "parts": [_part(provenance, computed)]})
         return SettledScores(computed, f"computed in this run ({len(computed)} rows)")
     if mode == "extend":
-        return _extend(computed, path, provenance, checkpoints, carried)
+        return _extend(computed, path, provenance, checkpoints,
+                       carried if carried is not None else carried_rows(path, checkpoints))
     if mode != "sample":
         raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
     table, committed = read_scores(path)
     recorded = committed.get("checkpoints") or {}
-    changed = sorted(k for k, d in checkpoints.items() if (recorded.get(k) or {}).get("sha256") != d["sha256"])
+    changed = sorted(k for k in set(checkpoints) | set(recorded)
+                     if (recorded.get(k) or {}).get("sha256") != (checkpoints.get(k) or {}).get("sha256"))
     if changed:
-        raise ReproduceError(f"the committed scores in {path} were made with other weights for {', '.join(changed)} "
-                             "(or without them): rerun with scores='full'")
-    pairs = set(zip(computed["method"], computed["seed"].astype(int)))
-    table = table[[(m, int(s)) in pairs for m, s in zip(table["method"], table["seed"])]]
+        raise ReproduceError(f"the committed scores in {path} were made with other or more weights "
+                             f"({', '.join(changed)}): rerun with scores='full' (or 'extend')")
     if sets is not None:
         table = table[table["set"].isin(list(sets))]
     if scales is not None:
         table = table[table["scale"].isin([float(s) for s in scales])]
+    pairs, committed_pairs = (set(zip(t["method"], t["seed"].astype(int))) for t in (computed, table))
+    if pairs != committed_pairs:
+        raise ReproduceError(f"the committed scores in {path} hold methods {sorted(committed_pairs)}, this run scores "
+                             f"{sorted(pairs)}: rerun with scores='full' (or 'extend')")
     if images is not None and set(table["image"]) != set(images):
         raise ReproduceError(f"the committed scores in {path} hold {table['image'].nunique()} images, this run selects "
                              f"{len(set(images))} (other images): rerun with scores='full'")
@@ -279,24 +292,23 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
 
 
 def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: dict[str, dict],
-            carried: CarriedScores | None) -> SettledScores:
+            carried: CarriedScores) -> SettledScores:
     """settle_scores' ``extend`` mode: carried rows + rows computed now, written with per-run provenance."""
     key = ["method", "seed", "set", "image", "scale"]
-    carried = carried or CarriedScores(pd.DataFrame(columns=list(SCORE_COLUMNS)), [])
     old = set(map(tuple, carried.rows[key].itertuples(index=False, name=None)))
-    is_new = [k not in old for k in computed[key].itertuples(index=False, name=None)]
-    new = computed[is_new]
+    new = computed[[k not in old for k in computed[key].itertuples(index=False, name=None)]]
     written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
     parts = carried.parts + ([_part(provenance, new)] if len(new) else [])
-    write_scores(written, path, {**provenance, "checkpoints": checkpoints, "parts": parts,
+    write_scores(written, path, {**provenance, "checkpoints": {**carried.checkpoints, **checkpoints}, "parts": parts,
                                  "computed": f"{len(new)} rows computed in this run, {len(written) - len(new)} "
                                              "carried over from earlier runs with the same weights"})
     reused = len(computed) - len(new)
-    earlier = "; ".join(f"{', '.join(p['methods'])} at commit {str(p.get('commit'))[:10]} on {p.get('device', '?')}"
+    earlier = "; ".join(f"{', '.join(p['rows'])} at commit {str(p.get('commit'))[:10]} on {p.get('device', '?')}"
                         for p in carried.parts)
     source = (f"{len(new)} rows computed in this run"
               + (f" ({', '.join(sorted(set(new['method'])))})" if len(new) else "")
               + (f", {reused} carried over from the committed scores of the same weights ({earlier})" if reused else "")
+              + (f"; committed rows of {', '.join(carried.dropped)} dropped (weights changed)" if carried.dropped else "")
               + f"; `{path}` now holds {len(written)} rows")
     return SettledScores(computed.reset_index(drop=True), source)
 

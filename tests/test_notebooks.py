@@ -18,24 +18,27 @@ def smoke_work(tmp_path_factory):
 def smoke_run(smoke_work):
     before = _repository_files()
     done = run(None, "smoke", log=lambda m: None, work=smoke_work)
-    return done, sorted(_repository_files() - before)
+    after = _repository_files()
+    return done, sorted(p for p in after if before.get(p) != after[p])
 
 
 def _repository_files():
-    """The repository's files, less the virtual environment, Python's own caches and other runs' folders.
+    """{path: (mtime, size)} of the repository's files, less the virtual environment, Python's caches and other runs.
 
     ``runs/smoke`` and ``runs/cache`` (the smoke outputs' and the evaluation
     cache's default homes) are in; other ``runs/*`` folders are left out, as
-    a training run of the developer's may write there meanwhile.
+    a training run of the developer's may write there meanwhile. Comparing
+    stamps, not names, catches a file rewritten in place as well as a new one.
     """
     skip = {".venv", ".git", "__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
-    files = set()
+    files = {}
     for p in ROOT.rglob("*"):
         parts = p.relative_to(ROOT).parts
         if skip & set(parts) or (parts[0] == "runs" and len(parts) > 1 and parts[1] not in ("smoke", "cache")):
             continue
         if p.is_file():
-            files.add(p)
+            stat = p.stat()
+            files[p] = (stat.st_mtime_ns, stat.st_size)
     return files
 
 
@@ -43,7 +46,7 @@ def _repository_files():
 def test_every_notebook_runs_with_the_smoke_profile(smoke_run, smoke_work):
     done, new_in_repository = smoke_run
     assert [p.stem for p in done] == [p.stem for p in list_notebooks()]
-    assert new_in_repository == []  # every output, run folder and cache went to the scratch folder
+    assert new_in_repository == []  # every output, run folder and cache went to the scratch folder (none written here)
     for path in done:
         assert path.parent == smoke_work / "notebooks"
         assert path.with_suffix(".html").stat().st_size > 10_000

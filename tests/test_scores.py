@@ -128,20 +128,19 @@ def test_settle_scores_full_writes_the_table_with_its_weights_and_sample_reads_i
 
 
 def test_settle_scores_narrows_the_committed_table_to_this_runs_design(tmp_path):
-    wide = pd.concat([_table(), _table().assign(scale=4.0), _table().query("method == 'LIIF'").assign(method="IPF")],
-                     ignore_index=True)
+    wide = pd.concat([_table(), _table().assign(scale=4.0), _table().assign(set="T")], ignore_index=True)
     path = _committed(tmp_path, wide)
-    settled = settle_scores("sample", _table().iloc[[0, 3]], path, {}, WEIGHTS, scales=[8])
+    settled = settle_scores("sample", _table().iloc[[0, 3]], path, {}, WEIGHTS, sets=["S"], scales=[8])
     assert set(settled.table["method"]) == {"bicubic", "LIIF"} and set(settled.table["scale"]) == {8.0}
-    assert len(settled.table) == 6
+    assert set(settled.table["set"]) == {"S"} and len(settled.table) == 6
 
 
 def test_settle_scores_refuses_other_weights_missing_weights_and_other_images(tmp_path):
     path = _committed(tmp_path)
     sample = _table().iloc[[0, 3]]
-    with pytest.raises(ReproduceError, match="other weights for LIIF"):
+    with pytest.raises(ReproduceError, match=r"other or more weights \(LIIF\)"):
         settle_scores("sample", sample, path, {}, {"LIIF": {"path": "liif.pt", "sha256": "bb"}})
-    with pytest.raises(ReproduceError, match="other weights for IPF"):
+    with pytest.raises(ReproduceError, match=r"other or more weights \(IPF\)"):
         settle_scores("sample", sample, path, {}, {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "cc"}})
     with pytest.raises(ReproduceError, match="holds? 3 images, this run selects 4"):
         settle_scores("sample", sample, path, {}, WEIGHTS, images=["i0", "i1", "i2", "i3"])
@@ -150,8 +149,8 @@ def test_settle_scores_refuses_other_weights_missing_weights_and_other_images(tm
 
 def test_settle_scores_fails_when_a_recomputed_value_moved_or_the_mode_is_unknown(tmp_path):
     path = _committed(tmp_path)
-    moved = _table().iloc[[4]].copy()
-    moved["psnr"] += 0.2
+    moved = _table().iloc[[0, 4]].copy()
+    moved.loc[moved["method"] == "LIIF", "psnr"] += 0.2
     with pytest.raises(ReproduceError, match="psnr of LIIF on S/i1"):
         settle_scores("sample", moved, path, {}, WEIGHTS)
     with pytest.raises(ReproduceError, match="'full', 'extend' or 'sample'"):
@@ -180,36 +179,47 @@ def test_weights_id_depends_on_every_digest_and_not_on_order():
     assert weights_id(a) != weights_id({"LIIF": {"sha256": "aa"}})
 
 
-def test_carried_rows_keep_unchanged_weights_and_weightless_methods_only(tmp_path):
+def test_carried_rows_drop_only_changed_weights_and_keep_what_this_run_does_not_score(tmp_path):
     from reproduce.scores import carried_rows
 
     liif = _table().query("method == 'LIIF'")
-    table = pd.concat([_table(), liif.assign(method="IPF"), liif.assign(method="old")], ignore_index=True)
-    path = write_scores(table, tmp_path / "s.csv", {"commit": "abc", "device": "cpu",
-                                                     "checkpoints": {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "bb"},
-                                                                     "old": {"sha256": "dd"}}})
-    carried = carried_rows(path, {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "b2"}})  # IPF retrained, "old" gone
-    assert set(carried.rows["method"]) == {"bicubic", "LIIF"} and len(carried.rows) == 6
+    table = pd.concat([_table(), liif.assign(method="IPF"), liif.assign(method="old"), liif.assign(method="new")],
+                      ignore_index=True)
+    recorded = {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "bb"}, "old": {"sha256": "dd"}}
+    path = write_scores(table, tmp_path / "s.csv", {"commit": "abc", "device": "cpu", "checkpoints": recorded})
+    # IPF retrained; "old" not scored in this run (its checkpoint absent here); "new" has weights never recorded
+    carried = carried_rows(path, {"LIIF": {"sha256": "aa"}, "IPF": {"sha256": "b2"}, "new": {"sha256": "ff"}})
+    assert set(carried.rows["method"]) == {"bicubic", "LIIF", "old"} and len(carried.rows) == 9
+    assert carried.dropped == ["IPF", "new"] and carried.checkpoints == {"LIIF": {"sha256": "aa"}, "old": {"sha256": "dd"}}
     # a table written before per-run parts existed: one part from its provenance, narrowed to the kept methods
-    assert carried.parts == [{"methods": ["LIIF", "bicubic"], "rows": 12, "commit": "abc", "device": "cpu"}]
+    assert carried.parts == [{"rows": {"LIIF": 3, "bicubic": 3, "old": 3}, "commit": "abc", "device": "cpu"}]
     assert len(carried_rows(tmp_path / "none.csv", {}).rows) == 0
 
 
 def test_settle_scores_extend_writes_carried_plus_new_rows_with_each_runs_share(tmp_path):
-    from reproduce.scores import carried_rows
-
     path = _committed(tmp_path)  # bicubic + LIIF, commit c0ffee...
-    carried = carried_rows(path, WEIGHTS)
     new = _table().query("method == 'LIIF'").assign(method="IPF")
-    design = pd.concat([carried.rows[carried.rows["method"] == "LIIF"], new], ignore_index=True)
+    design = pd.concat([_table().query("method == 'LIIF'"), new], ignore_index=True)
     weights = {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "ee"}}
-    settled = settle_scores("extend", design, path, {"commit": "fedcba987654", "device": "gpu"}, weights, carried=carried)
+    # carried rows found by settle_scores itself when not given
+    settled = settle_scores("extend", design, path, {"commit": "fedcba987654", "device": "gpu"}, weights)
     assert len(settled.table) == 6 and set(settled.table["method"]) == {"LIIF", "IPF"}  # this run's design
     written, prov = read_scores(path)
     assert len(written) == 9 and set(written["method"]) == {"bicubic", "LIIF", "IPF"}  # bicubic kept though not in the design
-    assert [p["methods"] for p in prov["parts"]] == [["LIIF", "bicubic"], ["IPF"]]
+    assert [p["rows"] for p in prov["parts"]] == [{"LIIF": 3, "bicubic": 3}, {"IPF": 3}]
     assert [p["commit"] for p in prov["parts"]] == ["c0ffee1234567", "fedcba987654"] and prov["checkpoints"] == weights
     assert settled.source.startswith("3 rows computed in this run (IPF), 3 carried over") and "9 rows" in settled.source
+    # the extended table now passes a sample check with all three methods, and refuses one without IPF's weights
+    sample = pd.concat([_table().iloc[[0, 3]], new.iloc[[1]]], ignore_index=True)
+    assert len(settle_scores("sample", sample, path, {}, weights).table) == 9
+    with pytest.raises(ReproduceError, match="other or more weights"):
+        settle_scores("sample", _table().iloc[[0]], path, {}, WEIGHTS)
+
+
+def test_settle_scores_sample_refuses_a_table_with_other_methods(tmp_path):
+    path = _committed(tmp_path)
+    with pytest.raises(ReproduceError, match="hold methods"):
+        settle_scores("sample", _table().query("method == 'LIIF'").iloc[[0]], path, {}, WEIGHTS)
 
 
 def test_score_images_returns_reused_rows_without_recomputing_them(tmp_path, smooth_image):
@@ -225,3 +235,7 @@ def test_score_images_returns_reused_rows_without_recomputing_them(tmp_path, smo
     assert again.set_index("image").loc["a", "psnr"] == 99.0  # taken as is
     assert again.set_index("image").loc["b", "psnr"] == pytest.approx(fresh.set_index("image").loc["b", "psnr"])
     assert set(again["method"]) == {"bicubic"} and len(again) == 2
+    # the partial file of a resumable run keeps only rows computed there, never reused ones
+    partial = tmp_path / "partial.csv"
+    score_images("bicubic", "bicubic", [str(folder)], [2], reuse=reuse, partial=partial)
+    assert pd.read_csv(partial)["image"].tolist() == ["b"]
