@@ -288,6 +288,29 @@ else:
     display(Markdown("No IPF checkpoint: no flow field to show."))
 
 # %% [markdown]
+# ## IPF's rows of the study's ablation table
+#
+# Each trained arm against the full IPF (arm − IPF, paired on images, 95 %
+# bootstrap interval over images; one model per arm, so training noise is
+# not in the interval). For ST-LPIPS and NIQE lower is better: a positive
+# difference means the arm is worse without the part it lacks. Saved as
+# `results/ipf_ablations.csv`, which `09_summary` sets beside LIIF's
+# ablations (`05_ablations`).
+
+# %%
+ablation = ipf_study.ablation_rows(table)
+if len(ablation):
+    save_table(ablation, "ipf_ablations", results_dir, run, floatfmt=".4f",
+               caption="IPF's arms against the full IPF: arm − IPF per metric, set and scale (95 % bootstrap interval "
+                       "over images; one trained model per arm).")
+    shown = ablation[ablation["method"] != "IPF"]
+    display(Markdown(markdown_table(shown[["method", "metric", "set", "scale", "mean", "delta", "ci_low", "ci_high",
+                                           "win_rate", "paired_images"]], ".4f") if len(shown)
+                     else "Only the full IPF is trained: no ablated arm to compare."))
+else:
+    display(Markdown("No IPF scores: no ablation rows."))
+
+# %% [markdown]
 # ## Claims
 #
 # Each claim at each scale, on every scored image: paired difference

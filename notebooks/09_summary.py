@@ -28,7 +28,7 @@ import json
 import pandas as pd
 from IPython.display import Markdown, display
 
-from reproduce.ledger import claims_files, collect, verdict_counts
+from reproduce.ledger import ablation_overview, claims_files, collect, verdict_counts
 from reproduce.report import Run, markdown_table, save_table
 
 run = Run("09_summary", profile)
@@ -58,6 +58,24 @@ save_table(ledger, "claims", results_dir, run)
 display(Markdown(markdown_table(verdict_counts(ledger))))
 shown = ledger.drop(columns=["budget"])
 display(Markdown(markdown_table(shown, floatfmt=".3f")))
+
+# %% [markdown]
+# ## The study's ablation table
+#
+# Every ablated arm against its full model, side by side: LIIF's arms
+# (`05_ablations`: arm − LIIF in PSNR, paired on seeds and images, with the
+# paper's difference where it has one) and IPF's (`06_ipf`: arm − IPF per
+# metric, one model per arm, so the intervals cover the test images only).
+# For ST-LPIPS and NIQE lower is better: a positive difference means the arm
+# is worse than the full model. The verdicts on these rows are in the ledger.
+
+# %%
+ablations = ablation_overview(results_dir)
+if len(ablations):
+    save_table(ablations, "ablations_overview", results_dir, run, floatfmt=".4f")
+    display(Markdown(markdown_table(ablations, floatfmt=".3f")))
+else:
+    display(Markdown("No ablation table yet: neither `05_ablations` nor `06_ipf` has scored an ablated arm."))
 
 # %% [markdown]
 # ## Budgets behind the tested claims

@@ -37,6 +37,9 @@ class ClaimResult:
         if self.verdict == "not tested":
             return f"* {self.claim}: **not tested** ({self.scope})."
         unit = f" {unit}" if unit else ""
+        if self.win_rate is None:  # a slope (trend_claim): no images to win on
+            return (f"* {self.claim} ({self.scope}): slope of {self.a} − {self.b} {self.delta:+.3f}{unit} "
+                    f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over {self.n_images} points: **{self.verdict}**.")
         return (f"* {self.claim} ({self.scope}): {self.a} − {self.b} = {self.delta:+.3f}{unit} "
                 f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over {self.n_images} images, {self.a} better on "
                 f"{self.win_rate:.0%} of them: **{self.verdict}**.")
@@ -88,3 +91,117 @@ def trend_claim(x, y, claimed_sign: int, *, claim: str, a: str, b: str, metric: 
     low, high = fit.slope - half, fit.slope + half
     return ClaimResult(claim, a, b, metric, scope, float(fit.slope), float(low), float(high), None, len(x),
                        verdict({"ci_low": low, "ci_high": high}, claimed_sign))
+
+
+def gap_growth_claim(scores, a: str, b: str, metric: str, inside, outside, *, claim: str, scope: str = "all images",
+                     n_boot: int = 10000) -> ClaimResult:
+    """Test "``a``'s advantage over ``b`` is larger at the ``outside`` scales than at the ``inside`` ones".
+
+    The shape of a gap, not its sign: LIIF's paper finds LIIF - MetaSR small
+    inside the training scales (x2-x4) and larger beyond them. Per image
+    (paired by ``set``/``image``; seed 0 or the methods' only seed) the
+    advantage at scale s is g(s) = a - b (b - a for lower-is-better
+    metrics); the per-image statistic is mean g over ``outside`` minus mean
+    g over ``inside``, and its mean over images gets a bootstrap interval.
+    Only images scored by both methods at every listed scale count
+    (``n_images``); ``win_rate`` is the fraction of images whose gap grows.
+    A method or scale without scores gives "not tested".
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .stats import paired_difference
+
+    inside, outside = [float(s) for s in inside], [float(s) for s in outside]
+    label_a, label_b = f"gap at x{_scales(outside)}", f"gap at x{_scales(inside)}"
+    part = scores[scores["method"].isin([a, b]) & scores["scale"].isin(inside + outside)].dropna(subset=[metric])
+    wide = part.assign(key=part["set"] + "/" + part["image"]).pivot_table(
+        index="key", columns=["method", "scale"], values=metric, aggfunc="mean")
+    needed = pd.MultiIndex.from_product([[a, b], inside + outside])
+    if not set(needed) <= set(wide.columns):
+        missing = sorted({f"{m} x{s:g}" for m, s in needed if (m, s) not in wide.columns})
+        return ClaimResult(claim, label_a, label_b, metric, f"{scope}; no scores for {', '.join(missing)}",
+                           None, None, None, None, 0, "not tested")
+    wide = wide[needed].dropna()
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    gap = sign * (wide[a] - wide[b])  # images x scales: a's advantage
+    grown = gap[outside].mean(axis=1).to_numpy()
+    base = gap[inside].mean(axis=1).to_numpy()
+    diff = paired_difference(grown, base, n_boot=n_boot)
+    return ClaimResult(claim, label_a, label_b, metric, scope, diff.delta, diff.ci_low, diff.ci_high,
+                       float(np.mean(grown > base)), diff.n_images, verdict(diff, +1))
+
+
+def _scales(scales) -> str:
+    """``[6.0, 12.0, 30.0]`` -> ``"6/12/30"``."""
+    return "/".join(f"{s:g}" for s in scales)
+
+
+def claims_by_set(scores, a: str, b: str, metric: str, *, claim: str, n_boot: int = 10000) -> list[ClaimResult]:
+    """:func:`paired_claim` on each test set of a one-scale score table: the per-set spread of "a beats b"."""
+    out = []
+    for set_name, part in scores.groupby("set", sort=True):
+        scale = part["scale"].unique()
+        where = f"{set_name}, x{scale[0]:g}" if len(scale) == 1 else set_name
+        out.append(paired_claim(part, a, b, metric, claim=claim, scope=where, n_boot=n_boot))
+    return out
+
+
+def gain_against_published(scores, method: str, reference: str, published: dict[str, float], *,
+                           metric: str = "psnr", n_boot: int = 10000):
+    """Our gain of ``method`` over ``reference`` per set, beside the published gain and as a fraction of it.
+
+    ``scores``: a one-scale score table; ``published``: {set: the papers'
+    gain} (e.g. LIIF - bicubic at x4 from ``reproduce.paper``). Returns one
+    row per set: ``set, n_images, delta, ci_low, ci_high, published,
+    fraction`` (delta / published; NaN where nothing is published). A
+    measurement, not a verdict: the published gains come from a far larger
+    training budget.
+    """
+    import pandas as pd
+
+    from .stats import compare_methods
+
+    if scores["scale"].nunique() != 1:
+        raise ValueError(f"gain_against_published takes one scale; the table holds {sorted(scores['scale'].unique())}")
+    diffs = compare_methods(scores, metric, method, reference, by=("set",), n_boot=n_boot)
+    if diffs.empty:
+        return pd.DataFrame(columns=["set", "n_images", "delta", "ci_low", "ci_high", "published", "fraction"])
+    diffs["published"] = [published.get(s, float("nan")) for s in diffs["set"]]
+    diffs["fraction"] = diffs["delta"] / diffs["published"]
+    return diffs[["set", "n_images", "delta", "ci_low", "ci_high", "published", "fraction"]].sort_values("set",
+                                                                                                        ignore_index=True)
+
+
+def validation_gap(log_a: list[dict], log_b: list[dict], after_step: int = 0):
+    """Validation PSNR of two training runs at their shared validation steps, and the gap ``a - b``.
+
+    ``log_*``: training logs (``engine.read_stored_log``), whose validation
+    records carry ``step`` and ``val_psnr``. Returns a DataFrame ``step, a,
+    b, gap`` for the steps after ``after_step`` that both runs validated at.
+    """
+    import pandas as pd
+
+    def curve(log):
+        return pd.Series({r["step"]: r["val_psnr"] for r in log if "val_psnr" in r}, dtype=float)
+
+    both = pd.concat({"a": curve(log_a), "b": curve(log_b)}, axis=1).dropna()
+    both = both[both.index > after_step].rename_axis("step").reset_index()
+    return both.assign(gap=both["a"] - both["b"])
+
+
+def catching_up_claim(log_a: list[dict], log_b: list[dict], a: str, b: str, *, after_step: int = 0) -> ClaimResult:
+    """Test "``b`` is further from convergence than ``a``": the validation gap ``a - b`` falls with the step.
+
+    The explanation sometimes offered for a gap at a short budget (MetaSR's
+    meta-upscale module still catching up with LIIF's decoder). Slope of the
+    gap against the step after ``after_step`` (skip the warm-up, where both
+    curves climb fast), per 1000 steps, with its OLS interval
+    (:func:`trend_claim`): "reproduced" if the gap shrinks, "contradicted"
+    if it grows, "within noise" if the slope cannot be told from flat. One
+    run per model and validation images that are few: say so beside it.
+    """
+    gap = validation_gap(log_a, log_b, after_step)
+    return trend_claim(gap["step"] / 1000, gap["gap"], -1, claim=f"{b} is still catching up with {a} (the gap falls)",
+                       a=a, b=b, metric="val_psnr",
+                       scope=f"validation PSNR gap per 1000 steps, steps {after_step + 1}-{int(gap['step'].max()) if len(gap) else '?'}")

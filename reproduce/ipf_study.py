@@ -176,6 +176,27 @@ def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 1000
     return out
 
 
+def ablation_rows(scores: pd.DataFrame, metrics: Iterable[str] = ("stlpips", "niqe", "psnr"),
+                  n_boot: int = 10000) -> pd.DataFrame:
+    """IPF's rows of the study's ablation table: each ablated arm against the full IPF, per metric, set and scale.
+
+    ``scores``: a long score table with IPF and any of its arms
+    (``ARMS``); other methods are ignored. Returns
+    ``ablations.effect_table``'s columns for every arm present plus IPF (the
+    reference row, no delta) and a ``metric`` column; ``delta`` = arm - IPF
+    (ST-LPIPS and NIQE: lower is better, so a positive delta means the arm
+    is worse without the part it lacks). No IPF scores: an empty table.
+    """
+    from .ablations import effect_table
+
+    arms = scores[scores["method"].isin(list(ARMS))]
+    if "IPF" not in set(arms["method"]):
+        return pd.DataFrame()
+    parts = [effect_table(arms.dropna(subset=[m]), m, reference="IPF", paper={}, n_boot=n_boot).assign(metric=m)
+             for m in metrics if m in arms.columns]
+    return pd.concat(parts, ignore_index=True)
+
+
 def crop_row(methods: dict[str, object], set_name: str, index: int, scale: float, box: tuple[int, int, int, int],
              lpips=None, chunk: int = 30000) -> tuple[str, dict, str]:
     """One row of a crop figure (``figures.contact_sheet``): the LR input, every method and the ground truth.

@@ -87,3 +87,30 @@ def verdict_counts(ledger: pd.DataFrame) -> pd.DataFrame:
     """Claims per notebook and verdict (every verdict a column, zeros included)."""
     counts = ledger.groupby(["notebook", "verdict"]).size().unstack(fill_value=0)
     return counts.reindex(columns=list(VERDICTS), fill_value=0).reset_index()
+
+
+# The study's ablation tables: (file under results/, notebook, reference method, metric if the file has no column).
+ABLATION_TABLES = [("ablations.csv", "05_ablations", "LIIF", "psnr"), ("ipf_ablations.csv", "06_ipf", "IPF", None)]
+ABLATION_COLUMNS = ["notebook", "method", "reference", "metric", "set", "scale", "seeds", "paired_images", "delta",
+                    "ci_low", "ci_high", "win_rate", "paper_delta"]
+
+
+def ablation_overview(results_dir: str | Path) -> pd.DataFrame:
+    """The study's ablation table: LIIF's ablations (05) and IPF's (06), every arm against its full model.
+
+    Reads ``ablations.csv`` (arm - LIIF, PSNR) and ``ipf_ablations.csv``
+    (arm - IPF per metric) where they exist; one row per arm, metric, set
+    and scale in :data:`ABLATION_COLUMNS` (the reference rows left out). The
+    verdicts on these rows are in the ledger; this is the evidence side by side.
+    """
+    parts = []
+    for name, notebook, reference, metric in ABLATION_TABLES:
+        path = Path(results_dir) / name
+        if not path.is_file():
+            continue
+        table = pd.read_csv(path)
+        table = table[table["method"] != reference].assign(notebook=notebook, reference=reference)
+        if metric is not None:
+            table = table.assign(metric=metric)
+        parts.append(table.reindex(columns=ABLATION_COLUMNS))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ABLATION_COLUMNS)

@@ -53,3 +53,76 @@ def test_trend_claim_slope_interval_and_verdicts():
     rising = trend_claim(x, 0.3 + 2e-5 * x + noise, -1, claim="gap shrinks", a="A", b="B", metric="psnr", scope="val")
     assert rising.verdict == "contradicted"
     assert trend_claim(x[:2], x[:2], 1, claim="c", a="A", b="B", metric="m", scope="s").verdict == "not tested"
+
+
+def gap_table(gaps: dict[float, list[float]], metric: str = "psnr"):
+    """A and B on three images of two sets; A - B at scale s on image j is gaps[s][j]."""
+    rows = []
+    for scale, per_image in gaps.items():
+        for j, g in enumerate(per_image):
+            set_name, image = ("S", f"i{j}") if j < 3 else ("T", f"i{j - 3}")  # same names in two sets
+            base = 30 - scale + j
+            rows.append({"method": "A", "seed": 0, "set": set_name, "image": image, "scale": scale, metric: base + g})
+            rows.append({"method": "B", "seed": 0, "set": set_name, "image": image, "scale": scale, metric: base})
+    return pd.DataFrame(rows)
+
+
+def test_gap_growth_claim_hand_computed():
+    from reproduce.claims import gap_growth_claim
+
+    # per image: outside mean - inside mean = (0.3 - 0.1), (0.5 - 0.1), (0.1 - 0.1), ... -> mean 0.2
+    gaps = {2: [0.1] * 6, 4: [0.1] * 6, 8: [0.3, 0.5, 0.1, 0.3, 0.5, 0.1], 16: [0.3, 0.5, 0.1, 0.3, 0.5, 0.1]}
+    r = gap_growth_claim(gap_table(gaps), "A", "B", "psnr", [2, 4], [8, 16], claim="grows")
+    assert r.delta == pytest.approx(0.2) and r.n_images == 6  # S/i0 and T/i0 are different images
+    assert r.verdict == "reproduced" and r.win_rate == pytest.approx(4 / 6) and r.a == "gap at x8/16"
+    # the gap shrinking outside (largest inside, as our LIIF - MetaSR at this budget) contradicts the claim
+    shrinking = {2: [0.4] * 6, 4: [0.3, 0.35, 0.3, 0.3, 0.35, 0.3], 8: [0.1, 0.12, 0.1, 0.1, 0.1, 0.11], 16: [0.0] * 6}
+    assert gap_growth_claim(gap_table(shrinking), "A", "B", "psnr", [2, 4], [8, 16], claim="grows").verdict == "contradicted"
+
+
+def test_gap_growth_claim_lower_is_better_and_missing_scales():
+    from reproduce.claims import gap_growth_claim
+
+    # ST-LPIPS: A lower by 0.1 outside, equal inside -> A's advantage grows
+    gaps = {2: [0.0, 0.01, -0.01, 0.0, 0.01, -0.01], 8: [-0.1, -0.12, -0.09, -0.1, -0.11, -0.1]}
+    r = gap_growth_claim(gap_table(gaps, "stlpips"), "A", "B", "stlpips", [2], [8], claim="grows")
+    assert r.verdict == "reproduced" and r.delta == pytest.approx(0.1033, abs=1e-3)
+    r = gap_growth_claim(gap_table(gaps), "A", "B", "psnr", [2], [8, 30], claim="grows")
+    assert r.verdict == "not tested" and "A x30" in r.scope and "B x30" in r.scope
+
+
+def test_claims_by_set_and_gain_against_published():
+    from reproduce.claims import claims_by_set, gain_against_published
+
+    t = gap_table({4: [0.5, 0.6, 0.4, -0.5, -0.6, -0.4]})
+    by_set = claims_by_set(t, "A", "B", "psnr", claim="A beats B")
+    assert [(c.scope, c.verdict) for c in by_set] == [("S, x4", "reproduced"), ("T, x4", "contradicted")]
+    gains = gain_against_published(t, "A", "B", {"S": 2.0})
+    assert gains["set"].tolist() == ["S", "T"] and gains["delta"].tolist() == pytest.approx([0.5, -0.5])
+    assert gains.loc[0, "fraction"] == pytest.approx(0.25) and pd.isna(gains.loc[1, "fraction"])
+    with pytest.raises(ValueError, match="one scale"):
+        gain_against_published(gap_table({2: [0.1] * 6, 4: [0.1] * 6}), "A", "B", {})
+
+
+def test_validation_gap_and_catching_up_claim():
+    from reproduce.claims import catching_up_claim, validation_gap
+
+    steps = range(500, 5001, 500)
+    liif = [{"step": s, "loss": 0.1} for s in steps] + [{"step": s, "val_psnr": 28 + s / 5000} for s in steps]
+    closing = [{"step": s, "val_psnr": 28 + s / 5000 - 0.5 + s / 20000} for s in steps]  # gap 0.5 - s/20000
+    gap = validation_gap(liif, closing, after_step=1000)
+    assert gap["step"].tolist() == list(range(1500, 5001, 500)) and gap["gap"].iloc[0] == pytest.approx(0.425)
+    r = catching_up_claim(liif, closing, "LIIF", "MetaSR", after_step=1000)
+    assert r.verdict == "reproduced" and r.delta == pytest.approx(-0.05)  # per 1000 steps
+    wobble = [0.31, 0.33, 0.30, 0.34, 0.32, 0.31, 0.33, 0.32, 0.30, 0.34]
+    flat = [{"step": s, "val_psnr": 28 + s / 5000 - w} for s, w in zip(steps, wobble)]
+    assert catching_up_claim(liif, flat, "LIIF", "MetaSR", after_step=1000).verdict == "within noise"
+    widening = [{"step": s, "val_psnr": 28 + s / 5000 - s / 10000} for s in steps]
+    assert catching_up_claim(liif, widening, "LIIF", "MetaSR").verdict == "contradicted"
+
+
+def test_trend_claim_sentence_words_a_slope():
+    from reproduce.claims import trend_claim
+
+    r = trend_claim([1, 2, 3, 4], [0.4, 0.3, 0.2, 0.1], -1, claim="gap falls", a="A", b="B", metric="psnr", scope="steps")
+    assert r.sentence("dB") == "* gap falls (steps): slope of A − B -0.100 dB [-0.100, -0.100] over 4 points: **reproduced**."

@@ -285,3 +285,19 @@ def test_crop_row_shows_the_protocol_input_each_output_with_its_crop_scores_and_
     assert torch.equal(images[titles[2]], liif)
     expected = crop_scores({"LIIF": images[titles[2]]}, to_tensor(hr), box)["LIIF"]["psnr"]
     assert titles[1].startswith("bicubic\n") and titles[2] == f"LIIF\n{expected:.2f} dB"
+
+
+def test_ablation_rows_compare_each_arm_with_the_full_ipf_per_metric():
+    from reproduce.ipf_study import ablation_rows
+
+    rows = []
+    for j in range(5):
+        for method, lp, psnr in (("IPF", 0.20, 25.0), ("IPF-nodual", 0.25, 25.5), ("LIIF", 0.40, 27.0)):
+            rows.append({"method": method, "seed": 0, "set": "S", "image": f"i{j}", "scale": 4.0,
+                         "stlpips": lp + 0.01 * j, "psnr": psnr + j})
+    table = ablation_rows(pd.DataFrame(rows), metrics=("stlpips", "niqe", "psnr"), n_boot=200)
+    assert set(table["method"]) == {"IPF", "IPF-nodual"} and set(table["metric"]) == {"stlpips", "psnr"}  # no niqe column
+    arm = table[table["method"] == "IPF-nodual"].set_index("metric")
+    assert arm.loc["stlpips", "delta"] == pytest.approx(0.05) and arm.loc["psnr", "delta"] == pytest.approx(0.5)
+    assert table.loc[table["method"] == "IPF", "delta"].isna().all()
+    assert ablation_rows(pd.DataFrame(rows).query("method != 'IPF'")).empty

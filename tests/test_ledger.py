@@ -45,3 +45,17 @@ def test_bad_claim_tables_are_refused(tmp_path):
     pd.DataFrame({"claim": ["c"], "verdict": ["reproduced"]}).to_csv(tmp_path / "x_claims.csv", index=False)
     with pytest.raises(ValueError, match="not a claims table"):
         ledger.collect(tmp_path)
+
+
+def test_ablation_overview_sets_liifs_and_ipfs_arms_side_by_side(tmp_path):
+    assert ledger.ablation_overview(tmp_path).empty and list(ledger.ablation_overview(tmp_path).columns) == ledger.ABLATION_COLUMNS
+    pd.DataFrame([{"method": "LIIF", "set": "Kodak24", "scale": 2.0, "seeds": 3, "mean": 30.0},
+                  {"method": "LIIF-c", "set": "Kodak24", "scale": 2.0, "seeds": 2, "mean": 29.9, "delta": -0.1,
+                   "ci_low": -0.15, "ci_high": -0.05, "paper_delta": -0.14}]).to_csv(tmp_path / "ablations.csv", index=False)
+    pd.DataFrame([{"method": "IPF", "metric": "stlpips", "set": "Set14", "scale": 4.0, "seeds": 1},
+                  {"method": "IPF-nodual", "metric": "stlpips", "set": "Set14", "scale": 4.0, "seeds": 1, "delta": 0.02,
+                   "ci_low": 0.01, "ci_high": 0.03}]).to_csv(tmp_path / "ipf_ablations.csv", index=False)
+    table = ledger.ablation_overview(tmp_path)
+    assert list(table["method"]) == ["LIIF-c", "IPF-nodual"] and list(table["reference"]) == ["LIIF", "IPF"]
+    assert list(table["metric"]) == ["psnr", "stlpips"] and list(table["notebook"]) == ["05_ablations", "06_ipf"]
+    assert table["delta"].tolist() == pytest.approx([-0.1, 0.02]) and pd.isna(table.loc[1, "paper_delta"])

@@ -196,6 +196,12 @@ def test_smoke_ipf_scores_and_claims(smoke_run, smoke_work):
     assert scores["psnr"].between(5, 80).all() and scores["stlpips"].between(0, 1.5).all() and scores["niqe"].gt(0).all()
     claims = pd.read_csv(results / "ipf_claims.csv")
     assert len(claims) == 9 and set(claims["verdict"]) <= set(VERDICTS) and "not tested" not in set(claims["verdict"])
+    ablation = pd.read_csv(results / "ipf_ablations.csv")
+    arms = ablation[ablation["method"] != "IPF"]
+    assert set(arms["method"]) == {"IPF-noconf", "IPF-nodual", "LIIF-GAN"} and set(arms["metric"]) == {"stlpips", "niqe", "psnr"}
+    assert ((arms["ci_low"] <= arms["delta"]) & (arms["delta"] <= arms["ci_high"])).all()
+    overview = pd.read_csv(results / "ablations_overview.csv")  # 09 sets them beside LIIF's arms
+    assert {"IPF-nodual", "LIIF-c"} <= set(overview["method"]) and set(overview["notebook"]) == {"05_ablations", "06_ipf"}
     budget = pd.read_csv(results / "ipf_budget.csv")
     assert (budget.loc[budget["arm"].str.startswith("IPF"), "LIIF weights vs committed"] == "identical").all()
 
