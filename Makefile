@@ -17,7 +17,7 @@ export REPRODUCE_DATA := $(abspath ../shared/data)
 endif
 endif
 
-.PHONY: install test reproduce train benchmarks bicubic clean
+.PHONY: install test reproduce train benchmarks bicubic clean check-outputs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ bicubic: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Compare every table under results/ with the same file at a commit (default HEAD): after a
+# refactor and `make reproduce`, "0 changed" shows the study's numbers did not move.
+REF ?= HEAD
+check-outputs: $(STAMP)
+	$(PY) -m reproduce.output_check $(REF)
