@@ -35,14 +35,14 @@
 
 # %% tags=["parameters"]
 profile = "report"                                   # parameter profile (set by `reproduce run`)
-scores = "sample"                                    # "full": score every image; "sample": recompute a fixed sample and check it against the committed scores
+scores = "sample"                                    # "full": score every image; "extend": keep committed rows of unchanged weights, score the rest; "sample": recompute a fixed sample and check it against the committed scores
 sample_size = 12                                     # random images recomputed in "sample" mode, in addition to the contact-sheet images
 thumbnail_sets = ["Urban100", "SunHays80"]           # photographs no model trains on
 n_thumbnails = 100                                   # number of test images
 gt_size = 800                                        # ground-truth side (pixels)
 thumb_scale = 8                                      # ratio of ground-truth side to thumbnail side
 checkpoint_dir = "results/checkpoints"               # SRCNN and MetaSR weights
-networks = ["SRCNN", "MetaSR", "LIIF"]               # networks scored beside bicubic (IPF is not in the committed scores yet: add it and score in full)
+networks = ["SRCNN", "MetaSR", "LIIF"]               # networks scored beside bicubic (IPF: add it and run with scores "extend")
 liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # our LIIF
 bf16 = False                                         # fp32: scores independent of the CPU's bf16 hardware (bf16 convolutions are slower than fp32 without AMX / AVX-512 BF16)
 require_held_out = True                              # refuse a model whose training data include a test set
@@ -70,14 +70,14 @@ from reproduce.metrics import psnr, ssim
 from reproduce.models import load, load_checkpoint
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.perceptual import load_stlpips
-from reproduce.scores import fixed_sample, score_methods, settle_scores
+from reproduce.scores import carried_rows, fixed_sample, images_left, score_methods, settle_scores, with_carried
 from reproduce.claims import paired_claim
 from reproduce.stats import summary_against
 from reproduce.thumbnails import choose_sources, write_pairs
 from reproduce.upscale_files import Job, upscale_files
 
-if scores not in ("full", "sample"):
-    raise ValueError(f"scores must be 'full' or 'sample', got {scores!r}")
+if scores not in ("full", "extend", "sample"):
+    raise ValueError(f"scores must be 'full', 'extend' or 'sample', got {scores!r}")
 CHECKPOINTS = {"SRCNN": Path(checkpoint_dir) / "srcnn.pt", "MetaSR": Path(checkpoint_dir) / "edsr-baseline-metasr.pt",
                "LIIF": Path(liif_checkpoint), "IPF": Path(checkpoint_dir) / "ipf.pt"}
 CHECKPOINTS = {name: path for name, path in CHECKPOINTS.items() if name in networks}
@@ -139,40 +139,54 @@ missing = [b["method"] for b in budget.to_dict("records") if b["status"].startsw
 # images, is recomputed and checked against those committed scores within
 # the tolerances of `reproduce.scores.TOLERANCE` (the networks run in fp32
 # here, so only float summation order differs between CPUs); the tables
-# below are then read from the committed file. Either way the cell says
-# which.
+# below are then read from the committed file. In `extend` mode (to add a
+# network, e.g. IPF) the committed rows of unchanged weights are kept and
+# only the missing ones are computed, plus the contact-sheet images of every
+# method (their outputs are shown), whose scores are checked against the
+# carried ones; the table's provenance records which run computed which
+# rows. Either way the cell says which.
 
 # %%
 names = [t.name for t in thumbs]
 sheet_names = [names[i] for i in np.linspace(0, len(names) - 1, min(sheet_count, len(names))).round().astype(int)]
-todo = names if scores == "full" else fixed_sample(names, sample_size + len(sheet_names), seed=0, always=sheet_names)
-chosen = [t for t in thumbs if t.name in set(todo)]
+base = fixed_sample(names, sample_size + len(sheet_names), seed=0, always=sheet_names) if scores == "sample" else names
+seed_of = {m: -1 if m == "bicubic" else 0 for m in methods}
+digests = {m: {"path": str(CHECKPOINTS[m]), "sha256": file_digest(CHECKPOINTS[m])} for m in models}
+carried = carried_rows(scores_path, digests) if scores == "extend" else None
+todo_of = {m: images_left(carried, m, seed_of[m], base, always=sheet_names) for m in methods}
+chosen = [t for t in thumbs if any(t.name in todo for todo in todo_of.values())]
 gt_dir, lr_dir = write_pairs(chosen, Path(work_dir), gt_size, thumb_scale)
-outputs, rows = {}, []
+outputs, parts = {}, []
+metrics = {"psnr": lambda sr, hr: psnr(sr, hr, "benchmark-y", thumb_scale),
+           "ssim": lambda sr, hr: ssim(sr, hr, "benchmark-y", thumb_scale)}
+lpips = load_stlpips("alex")
 for name, method in methods.items():
+    todo = todo_of[name]
     outputs[name] = Path(work_dir) / "outputs" / name
     outputs[name].mkdir(parents=True, exist_ok=True)
-    jobs = [Job(lr_dir / f"{n}.png", outputs[name] / f"{n}.png") for n in todo]
-    results = upscale_files(method, jobs, scale=thumb_scale, bf16=bf16)
+    results = upscale_files(method, [Job(lr_dir / f"{n}.png", outputs[name] / f"{n}.png") for n in todo],
+                            scale=thumb_scale, bf16=bf16)
     failed = [r for r in results if r.error]
     if failed:
         raise RuntimeError(f"{name}: {failed[0].job.source}: {failed[0].error}")
-    seconds = {r.job.source.stem: r.seconds for r in results}
-    rows += [{"method": name, "image": n, "seconds": seconds[n]} for n in todo]
-    print(f"{name:<8} {len(todo)} images, {np.mean(list(seconds.values())):.2f} s per image")
-metrics = {"psnr": lambda sr, hr: psnr(sr, hr, "benchmark-y", thumb_scale),
-           "ssim": lambda sr, hr: ssim(sr, hr, "benchmark-y", thumb_scale)}
-scored = pd.DataFrame(score_methods(todo, outputs, gt_dir, metrics, lpips=load_stlpips("alex")))
-computed = scored.merge(pd.DataFrame(rows), on=["method", "image"])
-computed.insert(1, "seed", [-1 if m == "bicubic" else 0 for m in computed["method"]])
-computed.insert(4, "scale", thumb_scale)
+    seconds = pd.DataFrame([{"method": name, "image": r.job.source.stem, "seconds": r.seconds} for r in results])
+    scored = pd.DataFrame(score_methods(todo, {name: outputs[name]}, gt_dir, metrics, lpips=lpips))
+    parts.append(scored.merge(seconds, on=["method", "image"]))
+    print(f"{name:<8} {len(todo)} images, {seconds['seconds'].mean():.2f} s per image")
+fresh = pd.concat(parts, ignore_index=True)  # the rows scored (and timed) in this run
+fresh.insert(1, "seed", [seed_of[m] for m in fresh["method"]])
+fresh.insert(4, "scale", float(thumb_scale))
 info = images.set_index("name")
-computed.insert(2, "set", [info.loc[n, "set"] for n in computed["image"]])
-computed["ground_truth"] = [info.loc[n, "ground_truth"] for n in computed["image"]]
+fresh.insert(2, "set", [info.loc[n, "set"] for n in fresh["image"]])
+fresh["ground_truth"] = [info.loc[n, "ground_truth"] for n in fresh["image"]]
+computed, overlap = (with_carried(carried, fresh, seed_of.items()) if carried is not None else (fresh, None))
+if overlap is not None and len(overlap):
+    display(Markdown("Contact-sheet images recomputed for methods with carried scores, against the carried rows:\n\n"
+                     + markdown_table(overlap, ".5f")))
 
 # %%
-digests = {m: {"path": str(CHECKPOINTS[m]), "sha256": file_digest(CHECKPOINTS[m])} for m in models}
-settled = settle_scores(scores, computed, scores_path, {**run.info, "images": len(names)}, digests, images=names)
+settled = settle_scores(scores, computed, scores_path, {**run.info, "images": len(names)}, digests, images=names,
+                        carried=carried)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {computed['image'].nunique()} of {len(names)} images x {len(methods)} methods "
@@ -209,7 +223,7 @@ if missing:
 # today's cost, since code and machine load may differ.
 
 # %%
-own = computed.groupby("method", sort=False)["seconds"].agg(["mean", "median", "count"]).reset_index()
+own = fresh.groupby("method", sort=False)["seconds"].agg(["mean", "median", "count"]).reset_index()
 own.columns = ["method", "mean s/image", "median s/image", "images timed"]
 display(Markdown(f"Measured now on {run.info['device']}:\n\n" + markdown_table(own, ".2f")))
 
@@ -252,8 +266,14 @@ for other in [m for m in methods if m != "LIIF"]:
         for scope, part in ((f"all {table['image'].nunique()} images", table), (f"the {native['image'].nunique()} native ground truths", native)):
             claims.append(paired_claim(part, "LIIF", other, metric, scope=scope))
             lines.append(claims[-1].sentence(unit))
+if "IPF" in methods:  # the source report's claim: IPF gives the best x8 thumbnails
+    for other in [m for m in methods if m != "IPF"]:
+        for metric, unit in (("stlpips", ""), ("psnr", "dB")):
+            claims.append(paired_claim(table, "IPF", other, metric, claim=f"IPF gives better x8 thumbnails than {other}",
+                                       scope=f"all {table['image'].nunique()} images"))
+            lines.append(claims[-1].sentence(unit))
 save_table(pd.DataFrame([c.as_dict() for c in claims]), "thumbnails_claims", results_dir, run)  # for the claims ledger
-own_speed = computed.groupby("method", sort=False)["seconds"].mean()
+own_speed = fresh.groupby("method", sort=False)["seconds"].mean()
 lines.append(f"* Time per image at ×{thumb_scale} ({gt_size}×{gt_size} output), measured now on {run.info['device']}: "
              + ", ".join(f"{m} {own_speed[m]:.2f} s" for m in own_speed.index) + ".")
 if missing:

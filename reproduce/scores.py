@@ -213,6 +213,42 @@ def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScore
                          sorted(set(table.loc[~keep, "method"])))
 
 
+def images_left(carried: CarriedScores | None, method: str, seed: int, names: Iterable[str],
+                always: Iterable[str] = ()) -> list[str]:
+    """The images (in ``names``' order) an extending run still computes for one method and seed.
+
+    Those without a carried row (any set or scale), plus ``always`` (images a
+    figure shows, whose outputs are needed anyway; their recomputed scores
+    then double as a check of the carried ones). No ``carried``: all names.
+    """
+    names, always = list(names), set(always)
+    if carried is None or not len(carried.rows):
+        return names
+    rows = carried.rows
+    have = set(rows.loc[rows["method"].eq(method) & rows["seed"].eq(seed), "image"])
+    return [n for n in names if n not in have or n in always]
+
+
+def with_carried(carried: CarriedScores, fresh: pd.DataFrame, pairs: Iterable[tuple[str, int]],
+                 tolerance: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """This run's rows in ``extend`` mode: the rows scored now plus the carried rows of the same methods.
+
+    ``pairs``: the (method, seed) pairs this run scores. A row scored now
+    that is also carried (an image recomputed for a figure) is checked
+    against the carried one (:func:`compare_recomputed`, raises beyond
+    ``tolerance``) and the carried value is kept, so the written table does
+    not depend on which images a figure needed. Returns ``(rows, check)``.
+    """
+    key = ["method", "seed", "set", "image", "scale"]
+    pairs = {(m, int(s)) for m, s in pairs}
+    mine = carried.rows[[(m, int(s)) in pairs for m, s in zip(carried.rows["method"], carried.rows["seed"])]]
+    old = set(map(tuple, mine[key].itertuples(index=False, name=None)))
+    again = [k in old for k in fresh[key].itertuples(index=False, name=None)]
+    check = compare_recomputed(mine, fresh[again], tolerance) if any(again) else pd.DataFrame()
+    rows = pd.concat([mine, fresh[[not a for a in again]]], ignore_index=True)
+    return rows, check
+
+
 @dataclass
 class SettledScores:
     """The rows a notebook renders its tables from, and where they came from.

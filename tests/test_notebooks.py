@@ -143,6 +143,29 @@ def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run, smoke_work):
 
 
 @pytest.mark.slow
+def test_thumbnails_extend_adds_a_network_and_keeps_the_committed_rows(smoke_run, smoke_work):
+    """08 with scores=extend after the smoke run: IPF (trained by 06) scored on every image, the other rows kept."""
+    import json
+
+    import pandas as pd
+
+    path = smoke_work / "results" / "scores" / "08_thumbnails.csv"
+    before = pd.read_csv(path)
+    run(["08"], "smoke", {"scores": "extend", "networks": ["SRCNN", "MetaSR", "LIIF", "IPF"]}, log=lambda m: None,
+        work=smoke_work)
+    after = pd.read_csv(path)
+    assert set(after["method"]) == set(before["method"]) | {"IPF"}
+    assert after[after["method"] == "IPF"]["image"].nunique() == before["image"].nunique()
+    key = ["method", "image"]
+    kept = before.merge(after, on=key, suffixes=("", "_after"))
+    assert len(kept) == len(before) and (kept["psnr"] == kept["psnr_after"]).all()  # carried, not recomputed
+    parts = json.loads(path.with_suffix(".provenance.json").read_text())["parts"]
+    assert [sorted(p["rows"]) for p in parts] == [sorted(set(before["method"])), ["IPF"]]
+    claims = pd.read_csv(smoke_work / "results" / "thumbnails_claims.csv")
+    assert claims["claim"].str.startswith("IPF gives better x8 thumbnails than").sum() == 2 * len(set(before["method"]))
+
+
+@pytest.mark.slow
 def test_normals_notebook_tables_hold_finite_scores(smoke_run, smoke_work):
     """07 on the smoke profile (synthetic maps): the issue's columns, every method, values in range, verdicts worded."""
     import numpy as np

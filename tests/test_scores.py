@@ -239,3 +239,22 @@ def test_score_images_returns_reused_rows_without_recomputing_them(tmp_path, smo
     partial = tmp_path / "partial.csv"
     score_images("bicubic", "bicubic", [str(folder)], [2], reuse=reuse, partial=partial)
     assert pd.read_csv(partial)["image"].tolist() == ["b"]
+
+
+def test_images_left_and_with_carried_for_an_extending_run(tmp_path):
+    from reproduce.scores import carried_rows, images_left, with_carried
+
+    path = _committed(tmp_path)  # bicubic and LIIF on i0-i2
+    carried = carried_rows(path, WEIGHTS)
+    names = ["i0", "i1", "i2", "i3"]
+    assert images_left(carried, "LIIF", 0, names) == ["i3"]
+    assert images_left(carried, "LIIF", 0, names, always=["i1"]) == ["i1", "i3"]  # a figure's image is recomputed
+    assert images_left(carried, "IPF", 0, names) == names and images_left(None, "LIIF", 0, names) == names
+    fresh = pd.DataFrame([{"method": "LIIF", "seed": 0, "set": "S", "image": i, "scale": 8, "psnr": p, "ssim": 0.7,
+                           "stlpips": 0.2} for i, p in (("i1", 26.01), ("i3", 40.0))])
+    rows, check = with_carried(carried, fresh, [("LIIF", 0)])
+    assert sorted(rows["image"]) == names and set(rows["method"]) == {"LIIF"}  # bicubic not in this run
+    assert rows.set_index("image").loc["i1", "psnr"] == 26.0  # the carried value is kept
+    assert check.set_index("metric").loc["psnr", "max_abs_diff"] == pytest.approx(0.01)
+    with pytest.raises(ReproduceError, match="psnr of LIIF on S/i1"):
+        with_carried(carried, fresh.assign(psnr=[27.0, 40.0]), [("LIIF", 0)])
