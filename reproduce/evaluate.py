@@ -161,22 +161,21 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
 
     import pandas as pd
 
+    from .scores import ROW_KEY, read_table, row_keys
+
     run = upscaler(method, chunk, bf16)
     sets, scales = list(sets), list(scales)  # iterated more than once
-    key = ["method", "seed", "set", "image", "scale"]
     done = pd.DataFrame()
     if partial is not None and Path(partial).is_file():
-        from .scores import read_table
-
         done = read_table(partial)
     reused = set()
     if reuse is not None and len(reuse):
         mine = reuse[reuse["method"].eq(name) & reuse["seed"].eq(seed)]
         # never written to the partial file: it holds only rows computed here, so a later full run
         # that resumes from it does not take committed rows for its own
-        reused = set(map(tuple, mine[key].itertuples(index=False, name=None)))
-        done = pd.concat([done, mine], ignore_index=True).drop_duplicates(key) if len(done) else mine
-    have = set(map(tuple, done[key].itertuples(index=False, name=None))) if len(done) else set()
+        reused = set(row_keys(mine))
+        done = pd.concat([done, mine], ignore_index=True).drop_duplicates(list(ROW_KEY)) if len(done) else mine
+    have = set(row_keys(done)) if len(done) else set()
     rows = done.to_dict("records")
     for set_name in sets:
         files = dataset_files(set_name)
@@ -199,7 +198,7 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
                              **row, "seconds": time.perf_counter() - start})
             if partial is not None:
                 Path(partial).parent.mkdir(parents=True, exist_ok=True)
-                own = [r for r in rows if (r["method"], r["seed"], r["set"], r["image"], r["scale"]) not in reused]
+                own = [r for r in rows if tuple(r[k] for k in ROW_KEY) not in reused]
                 write_text_atomic(Path(partial), pd.DataFrame(own).to_csv(index=False, float_format="%.6g"))
             if progress:
                 part = [r for r in rows if r["set"] == set_name and r["scale"] == float(scale) and r["method"] == name

@@ -24,11 +24,17 @@ from .errors import ReproduceError
 from .fileio import write_text_atomic
 
 SCORE_COLUMNS = ("method", "seed", "set", "image", "scale", "psnr", "ssim")
+ROW_KEY = SCORE_COLUMNS[:5]  # one row per method x seed x set x image x scale
 # Largest accepted |recomputed - committed| per metric. bf16 matmuls round
 # differently on CPUs with and without AMX (and on GPUs), which moves a
 # per-image PSNR by up to a few hundredths of a dB and ST-LPIPS in the fourth
 # decimal; differences beyond these mean the code, data or weights changed.
 TOLERANCE = {"psnr": 0.05, "ssim": 5e-4, "stlpips": 2e-3}
+
+
+def row_keys(table: pd.DataFrame) -> list[tuple]:
+    """Each row's :data:`ROW_KEY` as a tuple, in row order (to test which rows of one table another holds)."""
+    return list(table[list(ROW_KEY)].itertuples(index=False, name=None))
 
 
 def fixed_sample(names: Iterable[str], n: int, seed: int = 0, always: Iterable[str] = ()) -> list[str]:
@@ -128,8 +134,7 @@ def compare_recomputed(committed: pd.DataFrame, recomputed: pd.DataFrame,
             row).
     """
     tolerance = {**TOLERANCE, **(tolerance or {})}
-    key = ["method", "seed", "set", "image", "scale"]
-    merged = recomputed.merge(committed, on=key, how="left", suffixes=("", "_committed"), indicator=True)
+    merged = recomputed.merge(committed, on=list(ROW_KEY), how="left", suffixes=("", "_committed"), indicator=True)
     unmatched = merged[merged["_merge"] != "both"]
     if len(unmatched):
         first = unmatched.iloc[0]
@@ -239,11 +244,10 @@ def with_carried(carried: CarriedScores, fresh: pd.DataFrame, pairs: Iterable[tu
     ``tolerance``) and the carried value is kept, so the written table does
     not depend on which images a figure needed. Returns ``(rows, check)``.
     """
-    key = ["method", "seed", "set", "image", "scale"]
     pairs = {(m, int(s)) for m, s in pairs}
     mine = carried.rows[[(m, int(s)) in pairs for m, s in zip(carried.rows["method"], carried.rows["seed"])]]
-    old = set(map(tuple, mine[key].itertuples(index=False, name=None)))
-    again = [k in old for k in fresh[key].itertuples(index=False, name=None)]
+    old = set(row_keys(mine))
+    again = [k in old for k in row_keys(fresh)]
     check = compare_recomputed(mine, fresh[again], tolerance) if any(again) else pd.DataFrame()
     rows = pd.concat([mine, fresh[[not a for a in again]]], ignore_index=True)
     return rows, check
@@ -330,9 +334,8 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
 def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: dict[str, dict],
             carried: CarriedScores) -> SettledScores:
     """settle_scores' ``extend`` mode: carried rows + rows computed now, written with per-run provenance."""
-    key = ["method", "seed", "set", "image", "scale"]
-    old = set(map(tuple, carried.rows[key].itertuples(index=False, name=None)))
-    new = computed[[k not in old for k in computed[key].itertuples(index=False, name=None)]]
+    old = set(row_keys(carried.rows))
+    new = computed[[k not in old for k in row_keys(computed)]]
     written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
     parts = carried.parts + ([_part(provenance, new)] if len(new) else [])
     write_scores(written, path, {**provenance, "checkpoints": {**carried.checkpoints, **checkpoints}, "parts": parts,
