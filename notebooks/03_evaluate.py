@@ -11,12 +11,17 @@
 # %% tags=["parameters"]
 profile = "report"                                   # parameter profile (set by `reproduce run`)
 checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # model to evaluate
-sets = ["Set5", "Set14", "B100", "Urban100", "Kodak24"]   # evaluation sets
+sets = ["Set5", "Set14", "B100", "Urban100", "Kodak24"]   # evaluation sets (every image of each)
 scales_in = [2, 3, 4]                                # in-distribution scales
 scales_out = [6, 8, 12, 18, 24, 30]                  # out-of-distribution scales
-limit = {"B100": 50, "Urban100": 10}                # first N images: an int for every set, {set: N} for some, None for all
+limit = None                                         # first N images of every set (None: all of them)
 bf16 = True                                          # bf16 autocast for the model (see the check below)
-stlpips_scales = [4]                                 # scales that also get ST-LPIPS (costly on large images)
+perceptual_scales = [4]                              # scales that also get ST-LPIPS and NIQE (costly on large images)
+scores = "sample"                                    # "full": score every image; "extend": keep committed rows of unchanged weights, score the rest; "sample": recompute a fixed sample and check it
+sample_size = 3                                      # images per set recomputed in "sample" mode
+scores_dir = "results/scores"                        # committed per-image scores
+partial_dir = "runs/scores"                          # resumable score files of full and extending runs (not committed)
+precision_set = "Set5"                               # set of the bf16-vs-fp32 check
 crop_set = "Urban100"                                # set of the image in the zoomed crops
 crop_index = 3                                       # its index
 crop_box = [120, 200, 96, 96]                        # y, x, h, w of the zoom in HR pixels
@@ -30,69 +35,114 @@ from reproduce.paths import enter_repository_root
 
 enter_repository_root()
 
+from pathlib import Path
+
+import matplotlib.pyplot as plt
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
-from reproduce import paper
-from reproduce.evaluate import evaluate, evaluate_methods, example_outputs, file_digest
-from reproduce.figures import gain_vs_scale, image_grid
+from reproduce import headline
+from reproduce.claims import gain_against_published
+from reproduce.evaluate import example_outputs, file_digest, precision_check, score_table, stlpips_metric
+from reproduce.figures import difference_vs_scale, image_grid
 from reproduce.models import load
+from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
+from reproduce.scores import carried_rows, images_to_score, settle_scores, weights_id
 
 scales = list(scales_in) + list(scales_out)
 model = load(checkpoint)
-run = Run("03_evaluate", profile, checkpoint=checkpoint, bf16=bf16)
+scores_path = Path(scores_dir) / "03_evaluate.csv"
+run = Run("03_evaluate", profile, checkpoint=checkpoint, bf16=bf16, scores=scores)
 display(Markdown(run.markdown()))
 
 # %% [markdown]
 # ## bf16 or fp32 for evaluation?
 #
-# Evaluating every set at nine scales decodes about a billion queries; on this
-# CPU bf16 autocast makes that about 4× faster. Before using it we check on
-# Set5 that it does not move the numbers by more than a few hundredths of a dB.
+# Scoring every set at nine scales decodes about a billion queries; bf16
+# autocast makes that several times faster on CPUs with AMX
+# (`results/benchmarks`). Before using it we measure, on `precision_set`,
+# how far it moves each PSNR from fp32's.
 
 # %%
 if bf16:
-    check_sets = [s for s in sets if s in ("Set5", "sample")][:1] or sets[:1]
-    fp32 = pd.DataFrame(evaluate(model, check_sets, [2, 4, 12], limit=limit))
-    half = pd.DataFrame(evaluate(model, check_sets, [2, 4, 12], limit=limit, bf16=True))
-    precision_check = fp32.assign(psnr_bf16=half["psnr"], difference=half["psnr"] - fp32["psnr"])
-    save_table(precision_check, "evaluate_bf16_check", results_dir, run, floatfmt=".4f")
-    display(Markdown(markdown_table(precision_check, ".4f")))
+    precision = precision_check(model, precision_set, [2, 4, 12], limit=limit)
+    save_table(precision, "evaluate_bf16_check", results_dir, run, floatfmt=".4f")
+    display(Markdown(markdown_table(precision, ".4f") + f"\n\nLargest |bf16 − fp32| PSNR difference: "
+                     f"{precision['difference'].abs().max():.4f} dB."))
 else:
     display(Markdown("Evaluating in fp32 (`bf16 = False`): nothing to check."))
 
 # %% [markdown]
-# ## PSNR and SSIM
+# ## Scoring every image
 #
-# Decoding costs about 3 s per output megapixel on this CPU, whatever the
-# scale, and all five sets at nine scales are 0.95 gigapixels. To keep
-# `make reproduce` well under an hour the `report` profile scores every
-# image of Set5, Set14 and Kodak24 but only the first 50 of B100's 100 and
-# the first 10 of Urban100's 100 (sorted by file name; Urban100's images are
-# about 0.8 MP each). The number of images behind each row is in the table
-# (`images`), and subset means are not the full-set means the paper
-# reports; the `cpu` and `paper` profiles (`limit = None`) score everything.
-# The ST-LPIPS (alex) distance, a perceptual metric (lower is better; see
-# `04_compare`), is added at the scales in `stlpips_scales` only (×4 here,
-# ×4 and ×12 in the `cpu` profile): it costs about as much per megapixel as
-# decoding with LIIF. Scores are cached per
-# checkpoint digest (`runs/cache/eval`), so `04_compare` reuses them.
+# Bicubic and LIIF on every image of every set at every scale (PSNR, SSIM;
+# ST-LPIPS (alex) and NIQE at `perceptual_scales` only: on a 2-core CPU
+# they cost more per megapixel than decoding with LIIF). The per-image
+# scores are the source of every table below. In `full` mode every image is
+# scored and written to `results/scores/03_evaluate.csv` (resumable: an
+# interrupted run continues from its file under `partial_dir`); `extend`
+# keeps the committed rows of unchanged weights and scores only what is
+# missing (a set, a scale); in `sample` mode (the `report` profile) a fixed
+# random sample of `sample_size` images per set is recomputed now and
+# compared with the committed table within `reproduce.scores.TOLERANCE`
+# (NIQE within 1e-3), and every table is read from the committed file. The
+# cell below says which numbers were computed now and which were read.
 
 # %%
-methods = {"bicubic": ("bicubic", "bicubic"), "LIIF": (model, file_digest(checkpoint))}
-results = pd.DataFrame(evaluate_methods(methods, sets, scales, limit=limit, bf16=bf16, stlpips_scales=stlpips_scales))
-results["distribution"] = ["in" if s <= 4 else "out" for s in results["scale"]]
-save_table(results, "evaluate_liif", results_dir, run, floatfmt=".4f")
-results["set (images)"] = [f"{s} ({n})" for s, n in zip(results["set"], results["images"])]
-wide = results.pivot_table(index=["set (images)", "method"], columns="scale", values="psnr", sort=False).round(2)
-wide.columns = [f"x{c:g}" for c in wide.columns]
-display(Markdown("PSNR (dB):\n\n" + markdown_table(wide.reset_index(), ".2f")))
-lp = results.dropna(subset=["stlpips"]).pivot_table(index=["set (images)", "method"], columns="scale",
-                                                    values="stlpips", sort=False).round(4)
-lp.columns = [f"x{c:g}" for c in lp.columns]
-display(Markdown("ST-LPIPS (alex), lower is better:\n\n" + markdown_table(lp.reset_index(), ".4f")))
+methods = {"bicubic": ("bicubic", -1), "LIIF": (model, 0)}
+digests = {"LIIF": {"path": str(checkpoint), "sha256": file_digest(checkpoint)}}
+chosen = images_to_score(scores, sets, sample_size, limit)
+carried = carried_rows(scores_path, digests) if scores == "extend" else None
+partial = Path(partial_dir) / f"03_evaluate-{weights_id(digests)}-{'bf16' if bf16 else 'fp32'}.partial.csv"
+computed = score_table(methods, sets, {m: scales for m in methods}, metric_scales=perceptual_scales,
+                       extra_metrics={"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}, images=chosen,
+                       bf16=bf16, partial=partial if scores != "sample" else None,
+                       reuse=carried.rows if carried else None, progress=print)
+settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=sets, scales=scales,
+                        tolerance={"niqe": 1e-3}, carried=carried)
+table = settled.table
+if settled.check is not None:
+    display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"
+                     + markdown_table(settled.check, ".5f")))
+display(Markdown(f"**Scores**: {settled.source}. Images per set: "
+                 + ", ".join(f"{s} {n}" for s, n in table.groupby("set", sort=False)["image"].nunique().items()) + "."))
+
+# %% [markdown]
+# ## PSNR, SSIM, ST-LPIPS and NIQE per set and scale
+#
+# Means over every scored image (`images`); ST-LPIPS and NIQE (lower is
+# better) where measured.
+
+# %%
+means = headline.set_means(table)
+means["distribution"] = ["in" if s <= max(scales_in) else "out" for s in means["scale"]]
+caption = ("**EDSR-baseline-LIIF and bicubic**, mean over every scored image of each set (`images`). Benchmarks: "
+           "Y channel, shave = scale; Kodak24: RGB, shave = scale + 6. Our LIIF: `02_train`'s CPU budget on 291 images.")
+save_table(means, "evaluate_liif", results_dir, run, floatfmt=".4f", caption=caption)
+display(Markdown("PSNR (dB):\n\n" + markdown_table(headline.wide_by_scale(means, "psnr"), ".2f")))
+for metric, label in (("stlpips", "ST-LPIPS (alex)"), ("niqe", "NIQE")):
+    if metric in means and means[metric].notna().any():
+        display(Markdown(f"{label}, lower is better:\n\n"
+                         + markdown_table(headline.wide_by_scale(means, metric, digits=4), ".4f")))
+
+# %% [markdown]
+# ## LIIF's gain over bicubic, with its uncertainty
+#
+# Per set and scale: the mean per-image difference LIIF − bicubic in PSNR,
+# its 95 % bootstrap interval over images, and the fraction of images on
+# which LIIF is better. One trained LIIF: the interval covers the choice of
+# images, not training noise.
+
+# %%
+gain = headline.paired_by_scale(table, "LIIF", "bicubic")
+gain = gain[["set", "scale", "n_images", "delta", "ci_low", "ci_high", "win_rate"]]
+save_table(gain, "evaluate_gain", results_dir, run, caption="**LIIF − bicubic PSNR (dB)** per set and scale: paired "
+           "mean difference, 95 % bootstrap interval over images, fraction of images where LIIF is better.")
+display(Markdown(markdown_table(gain, ".3f")))
+fig = difference_vs_scale(gain, "PSNR gain of LIIF over bicubic (dB)")
+save_figure(fig, "evaluate_gain_vs_scale", figures_dir, run=run)
+plt.show()
 
 # %% [markdown]
 # ## Against the paper
@@ -103,42 +153,29 @@ display(Markdown("ST-LPIPS (alex), lower is better:\n\n" + markdown_table(lp.res
 # different images) beside its DIV2K-valid ones, and our benchmark numbers
 # beside its RDN-LIIF ones. Neither is a like-for-like comparison: the images,
 # the training set (291 images against 800 2K images) and the training
-# length differ, so the gap to bicubic is the more telling quantity.
+# length differ, so the gain over bicubic is the more telling quantity;
+# `fraction` is our gain as a fraction of the paper's.
 
 # %%
-ours_k = results[results["set"] == "Kodak24"]
-paper_d = paper.div2k_table(("bicubic", "LIIF"))
-compare = []
-for scale in paper.DIV2K_SCALES:
-    entry = {"scale": scale}
-    for method in ("bicubic", "LIIF"):
-        p = paper_d[(paper_d.method == method) & (paper_d.scale == scale)]["psnr"]
-        o = ours_k[(ours_k.method == method) & (ours_k.scale == scale)]["psnr"]
-        entry[f"paper {method} (DIV2K)"] = float(p.iloc[0])
-        entry[f"ours {method} (Kodak24)"] = float(o.iloc[0]) if len(o) else float("nan")
-    entry["paper gain"] = entry["paper LIIF (DIV2K)"] - entry["paper bicubic (DIV2K)"]
-    entry["our gain"] = entry["ours LIIF (Kodak24)"] - entry["ours bicubic (Kodak24)"]
-    compare.append(entry)
-compare = pd.DataFrame(compare)
-save_table(compare, "evaluate_vs_paper_div2k", results_dir, run)
-display(Markdown(markdown_table(compare, ".2f")))
-
-# %%
-bench = paper.benchmark_table()
-bench = bench[bench.method == "LIIF"].rename(columns={"psnr": "paper RDN-LIIF"})
-ours_b = results[results.method == "LIIF"][["set", "scale", "images", "psnr"]].rename(
-    columns={"psnr": "ours EDSR-baseline-LIIF", "images": "our images"})
-bic_b = results[results.method == "bicubic"][["set", "scale", "psnr"]].rename(columns={"psnr": "ours bicubic"})
-bench = bench.drop(columns="method").merge(ours_b, on=["set", "scale"], how="left").merge(bic_b, on=["set", "scale"], how="left")
-save_table(bench, "evaluate_vs_paper_benchmarks", results_dir, run)
+div2k = headline.div2k_comparison(table)
+save_table(div2k, "evaluate_vs_paper_div2k", results_dir, run, caption="**Kodak24 (ours) beside DIV2K-valid "
+           "(LIIF paper, Table 1)**, EDSR-baseline encoder; our gain with its 95 % interval over images.")
+display(Markdown(markdown_table(div2k, ".2f")))
+bench = headline.benchmark_comparison(table)
+save_table(bench, "evaluate_vs_paper_benchmarks", results_dir, run, caption="**Our EDSR-baseline-LIIF beside the "
+           "paper's RDN-LIIF** (LIIF paper, Table 2; larger encoder and training set).")
 display(Markdown(markdown_table(bench, ".2f")))
 
 # %% [markdown]
-# ## Gain over bicubic against the scale
+# Our ×4 gain over bicubic on every set, beside the published gain (RDN-LIIF
+# minus the classic bicubic figures on the benchmarks; EDSR-baseline-LIIF
+# minus bicubic on DIV2K-valid for Kodak24):
 
 # %%
-fig = gain_vs_scale(results, "LIIF")
-save_figure(fig, "evaluate_gain_vs_scale", figures_dir)
+x4_gain = gain_against_published(table[table["scale"] == 4.0], "LIIF", "bicubic", headline.published_gain(4))
+save_table(x4_gain, "evaluate_gain_vs_published", results_dir, run, caption="**LIIF − bicubic at x4**, ours "
+           "(paired, 95 % interval over images) beside the published gain; `fraction` = ours / published.")
+display(Markdown(markdown_table(x4_gain, ".2f")))
 
 # %% [markdown]
 # ## Zoomed crops at ×4 and ×12
@@ -149,31 +186,22 @@ for scale in (4, 12):
     outputs = example_outputs({"bicubic": "bicubic", "LIIF": model}, crop_set, crop_index, scale, bf16=bf16)
     outputs[f"ground truth (x{scale} crop)"] = outputs.pop("ground truth")
     panels.update(outputs)
-y, x, h, w = crop_box
-fig = image_grid(panels, box=(y, x, h, w), ncols=3)
-save_figure(fig, "evaluate_crops", figures_dir)
+fig = image_grid(panels, box=tuple(crop_box), ncols=3)
+save_figure(fig, "evaluate_crops", figures_dir, run=run)
 
 # %% [markdown]
 # ## What we found
 #
-# The cell below states the findings from the numbers above (it is computed,
-# so it stays true when the notebook is re-run with another checkpoint).
+# Each claim is a paired comparison on the per-image scores
+# (`reproduce.headline.evaluate_claims`): the interval lies on the claimed
+# side of zero (reproduced), on the other side (contradicted), or covers it
+# (within noise). The study's bar for LIIF, bicubic + 2 dB at ×4, is tested
+# the same way against the 2 dB margin.
 
 # %%
-liif = results[results.method == "LIIF"].set_index(["set", "scale"])["psnr"]
-bic = results[results.method == "bicubic"].set_index(["set", "scale"])["psnr"]
-gain = (liif - bic).reset_index(name="gain")
-lines = []
-for name, part in gain.groupby("set", sort=False):
-    best = part.loc[part["gain"].idxmax()]
-    worst = part.loc[part["gain"].idxmin()]
-    lines.append(f"* **{name}**: LIIF beats bicubic by {best.gain:.2f} dB at x{best.scale:g} and by "
-                 f"{worst.gain:.2f} dB at x{worst.scale:g}; gain positive at "
-                 f"{int((part.gain > 0).sum())}/{len(part)} scales.")
-if ("Set5", 4) in liif.index:
-    lines.append(f"* Set5 x4: LIIF {liif[('Set5', 4)]:.2f} dB against bicubic {bic[('Set5', 4)]:.2f} dB "
-                 f"(the quality bar of this study is bicubic + 2 dB; RDN-LIIF in the paper: 32.50 dB).")
-display(Markdown("\n".join(lines)))
+claims = headline.evaluate_claims(table)
+save_table(pd.DataFrame([c.as_dict() for c in claims]), "evaluate_claims", results_dir, run)
+display(Markdown("\n".join(c.sentence("dB") for c in claims)))
 
 # %%
 run.finish()

@@ -67,6 +67,30 @@ def paired_claim(scores, a: str, b: str, metric: str, *, claim: str | None = Non
                        float(row["win_rate"]), int(row["n_images"]), verdict(row, sign))
 
 
+def margin_claim(scores, a: str, b: str, metric: str, margin: float, *, claim: str | None = None,
+                 scope: str = "all images", n_boot: int = 10000) -> ClaimResult:
+    """Test "``a`` beats ``b`` on ``metric`` by more than ``margin``" (e.g. a quality bar: bicubic + 2 dB).
+
+    As :func:`paired_claim`, but the interval of the mean difference is
+    compared with ``margin`` instead of zero: "reproduced" if it lies wholly
+    beyond the margin, "contradicted" if wholly short of it, "within noise"
+    if it contains it. For lower-is-better metrics "beats by ``margin``"
+    means ``a - b < -margin``. ``delta`` and the interval stay the plain
+    differences ``a - b`` (the margin is in the claim's wording).
+    """
+    if margin < 0:
+        raise ValueError(f"margin is a size ({margin} given): the direction comes from the metric")
+    lower = metric in LOWER_IS_BETTER
+    claim = claim or f"{a} beats {b} on {metric} by more than {margin:g}"
+    result = paired_claim(scores, a, b, metric, claim=claim, scope=scope, n_boot=n_boot)
+    if result.verdict == "not tested":
+        return result
+    sign = -1.0 if lower else 1.0
+    shifted = {"ci_low": min(sign * result.ci_low, sign * result.ci_high) - margin,
+               "ci_high": max(sign * result.ci_low, sign * result.ci_high) - margin}
+    return ClaimResult(**{**result.as_dict(), "verdict": verdict(shifted, +1)})
+
+
 def trend_claim(x, y, claimed_sign: int, *, claim: str, a: str, b: str, metric: str, scope: str,
                 level: float = 0.95) -> ClaimResult:
     """Test "``y`` rises (claimed_sign +1) or falls (-1) with ``x``" by the least-squares slope and its t interval.

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import os
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -215,16 +213,51 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
     return table.reset_index(drop=True)
 
 
-# Part of every cache key, with a digest of the package's source code (so
-# any code change invalidates cached scores); bump it for changes outside
-# the package that alter scores.
-PROTOCOL_VERSION = 1
-DEFAULT_CACHE = Path("runs/cache/eval")
+def precision_check(model, set_name: str, scales: Iterable[float], limit: int | None = None):
+    """PSNR of ``model`` on ``set_name`` in fp32 and with bf16 autocast, per scale: what bf16 costs in accuracy.
+
+    Returns a DataFrame ``set, scale, images, psnr, ssim, psnr_bf16, difference``
+    (bf16 - fp32, dB).
+    """
+    import pandas as pd
+
+    fp32 = pd.DataFrame(evaluate(model, [set_name], scales, limit=limit))
+    half = pd.DataFrame(evaluate(model, [set_name], scales, limit=limit, bf16=True))
+    return fp32.assign(psnr_bf16=half["psnr"], difference=half["psnr"] - fp32["psnr"])
 
 
-def default_cache() -> Path:
-    """The evaluation cache folder: ``$REPRODUCE_CACHE`` if set (a test's scratch run), else ``runs/cache/eval``."""
-    return Path(os.environ.get("REPRODUCE_CACHE") or DEFAULT_CACHE)
+def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], scales: dict[str, Iterable[float]],
+                *, metric_scales: Iterable[float] = (), extra_metrics: dict[str, Callable] | None = None,
+                images: dict[str, Iterable[str]] | None = None, bf16: bool = False, partial: str | Path | None = None,
+                reuse=None, progress: Callable[[str], None] | None = None):
+    """Per-image scores of several methods, each at its own scales: a notebook's whole score table.
+
+    Args:
+        methods: name -> (method, seed), method as in :func:`evaluate`
+            ("bicubic" or a model; seed -1 for methods without one).
+        scales: name -> the scales that method is scored at (a x4-only
+            network need not be scored at x30).
+        metric_scales: the scales at which ``extra_metrics`` (ST-LPIPS,
+            NIQE: costly on large images) are added; NaN elsewhere.
+        images, bf16, partial, reuse, progress: as in :func:`score_images`
+            (one ``partial`` file serves every method: it is keyed by row).
+
+    Returns:
+        the concatenated rows of :func:`score_images`, method by method.
+    """
+    import pandas as pd
+
+    with_metrics = {float(s) for s in metric_scales}
+    parts = []
+    for name, (method, seed) in methods.items():
+        own = [float(s) for s in scales[name]]
+        for chosen, metrics in (([s for s in own if s in with_metrics], extra_metrics),
+                                ([s for s in own if s not in with_metrics], None)):
+            if chosen:
+                parts.append(score_images(method, name, sets, chosen, seed=seed, images=images, bf16=bf16,
+                                          extra_metrics=metrics, partial=partial, reuse=reuse, progress=progress))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def file_digest(path: str | Path) -> str:
@@ -234,22 +267,6 @@ def file_digest(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _code_digest() -> str:
-    """sha256 over the package's source files: any code change invalidates cached scores."""
-    global _CODE_DIGEST
-    if _CODE_DIGEST is None:
-        h = hashlib.sha256()
-        root = Path(__file__).resolve().parent
-        for path in sorted(root.rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-        _CODE_DIGEST = h.hexdigest()
-    return _CODE_DIGEST
-
-
-_CODE_DIGEST: str | None = None
 
 
 def stlpips_metric(net: str = "alex") -> Callable[[torch.Tensor, torch.Tensor], float]:
@@ -262,65 +279,6 @@ def stlpips_metric(net: str = "alex") -> Callable[[torch.Tensor, torch.Tensor], 
         with torch.no_grad():
             return float(model(sr.unsqueeze(0).float(), hr.unsqueeze(0).float())[0])
     return distance
-
-
-def evaluate_methods(methods: dict[str, tuple[object, str]], sets: Iterable[str], scales: dict[str, Iterable[float]] | Iterable[float],
-                     *, limit: int | dict[str, int] | None = None, bf16: bool = False,
-                     stlpips_scales: Iterable[float] = (), cache_dir: str | Path | None | bool = True,
-                     progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Score several methods on every set x scale, reusing cached scores.
-
-    Args:
-        methods: name -> (method, identity); method as in :func:`evaluate`,
-            identity a string that changes whenever its outputs would (for a
-            checkpoint: :func:`file_digest`; for bicubic: "bicubic").
-        scales: the scales of every method, or name -> scales per method.
-        stlpips_scales: scales at which the ST-LPIPS (alex) distance is added
-            (it costs far more than PSNR/SSIM on large images); elsewhere the
-            ``stlpips`` value is NaN.
-        cache_dir: one JSON file per (identity, set, scale, images, bf16,
-            metrics, protocol version); True: :func:`default_cache`; None or
-            False disables the cache. A notebook
-            later in the pipeline thus reuses the scores an earlier one
-            computed for the same checkpoint.
-
-    Returns:
-        rows ``{"method", "set", "scale", "images", "psnr", "ssim", "stlpips"}``.
-    """
-    sets = list(sets)
-    if cache_dir is True:
-        cache_dir = default_cache()
-    stlpips_scales = {float(s) for s in stlpips_scales}
-    lpips = None
-    rows = []
-    for name, (method, identity) in methods.items():
-        method_scales = scales[name] if isinstance(scales, dict) else scales
-        for set_name in sets:
-            n = limit.get(set_name) if isinstance(limit, dict) else limit
-            # Files by resolved path, size and mtime: another data root or an
-            # edited image is another key.
-            files = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in dataset_files(set_name)[:n]]
-            for scale in method_scales:
-                with_lpips = float(scale) in stlpips_scales
-                key = {"v": PROTOCOL_VERSION, "code": _code_digest(), "method": identity, "set": set_name, "files": files, "scale": float(scale),
-                       "bf16": bf16 and isinstance(method, torch.nn.Module), "stlpips": with_lpips}
-                digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-                path = Path(cache_dir) / f"{digest}.json" if cache_dir else None
-                if path is not None and path.is_file():
-                    row = json.loads(path.read_text())
-                else:
-                    if with_lpips and lpips is None:
-                        lpips = stlpips_metric("alex")
-                    row = evaluate(method, [set_name], [scale], bf16=bf16, limit=n,
-                                   extra_metrics={"stlpips": lpips} if with_lpips else None)[0]
-                    if path is not None:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        write_text_atomic(path, json.dumps(row))
-                row = {"method": name, **row, "stlpips": row.get("stlpips", float("nan"))}
-                rows.append(row)
-                if progress:
-                    progress(f"{name:<10} {format_row(row)}")
-    return rows
 
 
 def example_outputs(methods: dict[str, object], set_name: str, index: int, scale: float, bf16: bool = False,

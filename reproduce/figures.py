@@ -66,25 +66,34 @@ def training_curves(log: Sequence[dict], title: str = ""):
     return fig
 
 
-def gain_vs_scale(df: pd.DataFrame, method: str, baseline: str = "bicubic"):
-    """PSNR gain of ``method`` over ``baseline`` against the scale, one line per set.
+def difference_vs_scale(diffs: pd.DataFrame, ylabel: str, paper: dict[float, float] | None = None,
+                        paper_label: str = "paper"):
+    """Paired differences against the scale, one line per set, with their 95 % intervals as bars.
 
-    ``df`` has columns method, set, scale, psnr.
+    ``diffs``: columns ``set, scale, delta, ci_low, ci_high`` (e.g.
+    ``headline.paired_by_scale`` or ``headline.gap_by_scale``); ``paper``:
+    {scale: the published difference}, drawn as a dashed second series.
     """
-    pivot = df.pivot_table(index=["set", "scale"], columns="method", values="psnr")
-    gain = (pivot[method] - pivot[baseline]).reset_index(name="gain")
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for name, part in gain.groupby("set", sort=False):
-        ax.plot(part["scale"], part["gain"], "o-", label=name)
+    sets = list(dict.fromkeys(diffs["set"]))
+    for k, (name, part) in enumerate(diffs.groupby("set", sort=False)):
+        part = part.sort_values("scale")
+        # a small horizontal offset per set keeps overlapping bars readable on the log axis
+        x = part["scale"] * (1 + 0.025 * (k - (len(sets) - 1) / 2))
+        ax.errorbar(x, part["delta"], yerr=[part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]],
+                    fmt="o-", capsize=2, ms=4, label=name)
+    if paper:
+        xs = sorted(paper)
+        ax.plot(xs, [paper[x] for x in xs], "k--", marker="s", ms=4, label=paper_label)
     ax.axvspan(1, 4, color="0.92", zorder=0, label="training scales")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xscale("log")
-    ticks = sorted(gain["scale"].unique())
+    ticks = sorted(set(diffs["scale"]) | set(paper or {}))
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"x{t:g}" for t in ticks])
     ax.minorticks_off()
     ax.set_xlabel("scale")
-    ax.set_ylabel(f"PSNR gain over {baseline} (dB)")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -11,7 +11,6 @@ and a failing cell stops the run with the notebook and cell named.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -115,25 +114,12 @@ def run(names: list[str] | None = None, profile: str = "report", overrides: dict
     """Execute notebooks in order; returns the executed .ipynb paths.
 
     ``work``: where a scratch profile's ``{work}`` outputs go (see
-    :func:`load_profile`); given, the evaluation cache goes there too
-    (``REPRODUCE_CACHE`` for the notebook kernels), so a test run writes
-    nothing into the repository.
+    :func:`load_profile`), so a test run writes nothing into the repository.
     """
     notebooks = resolve_notebooks(names)
     profile_values, output = load_profile(profile, work)
-    overrides = overrides or {}
     output.mkdir(parents=True, exist_ok=True)
-    saved_cache = os.environ.get("REPRODUCE_CACHE")
-    if work is not None:
-        os.environ["REPRODUCE_CACHE"] = str(Path(work) / "cache" / "eval")
-    try:
-        return _execute(notebooks, profile, profile_values, overrides, output, log)
-    finally:
-        if work is not None:
-            if saved_cache is None:
-                os.environ.pop("REPRODUCE_CACHE", None)
-            else:
-                os.environ["REPRODUCE_CACHE"] = saved_cache
+    return _execute(notebooks, profile, profile_values, overrides or {}, output, log)
 
 
 def _execute(notebooks: list[Path], profile: str, profile_values: dict, overrides: dict, output: Path,

@@ -8,7 +8,7 @@ from reproduce.coords import make_cell, make_coord
 from reproduce.data import ImageCrops
 from reproduce.engine import upscale
 from reproduce.evaluate import evaluate
-from reproduce.models import load, make, save_checkpoint
+from reproduce.models import load, make
 
 TINY_ENCODER = {"name": "edsr-baseline", "args": {"no_upsampling": True, "n_resblocks": 1, "n_feats": 8}}
 METASR = {"name": "metasr", "args": {"encoder_spec": TINY_ENCODER}}

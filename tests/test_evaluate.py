@@ -1,10 +1,17 @@
-"""Multi-method evaluation with the on-disk score cache."""
-import json
+"""Per-image scoring of several methods (evaluate.score_table) and the bf16 precision check."""
 import math
 
+import numpy as np
+import pytest
+
 import torch.nn.functional as F
+from conftest import liif_spec
 
 import reproduce.evaluate as ev
+from reproduce.models import make
+
+
+ONE_IMAGE = {"sample": ["chelsea"]}  # the smallest sample image (451 x 300): keeps the tests short
 
 
 def _counting_method():
@@ -17,43 +24,38 @@ def _counting_method():
     return method, calls
 
 
-def _without_stlpips(rows):
-    return [{k: v for k, v in r.items() if k != "stlpips"} for r in rows]
+def test_score_table_scores_each_method_at_its_scales_and_metrics_only_where_asked(tmp_path):
+    nearest, calls = _counting_method()
+    methods = {"bicubic": ("bicubic", -1), "nearest": (nearest, 0)}
+    t = ev.score_table(methods, ["sample"], {"bicubic": [2, 4], "nearest": [4]}, metric_scales=[4],
+                       extra_metrics={"one": lambda sr, hr: 1.0}, images=ONE_IMAGE)
+    n = t["image"].nunique()
+    assert n == 1
+    assert sorted(zip(t["method"], t["scale"])) == sorted([("bicubic", 2.0)] * n + [("bicubic", 4.0)] * n
+                                                          + [("nearest", 4.0)] * n)
+    assert len(calls) == n  # nearest only at x4
+    assert (t.loc[t["scale"] == 4, "one"] == 1.0).all() and t.loc[t["scale"] == 2, "one"].isna().all()
+    assert set(t.loc[t["method"] == "nearest", "seed"]) == {0} and set(t.loc[t["method"] == "bicubic", "seed"]) == {-1}
+    # nearest-neighbour upsampling is worse than bicubic on natural images, image by image
+    x4 = t[t["scale"] == 4].pivot_table(index="image", columns="method", values="psnr")
+    assert (x4["bicubic"] > x4["nearest"]).all()
 
 
-def test_cache_hit_makes_no_method_calls(tmp_path):
-    method, calls = _counting_method()
-    first = ev.evaluate_methods({"nn": (method, "nn-v1")}, ["sample"], [2, 3], limit=1, cache_dir=tmp_path)
-    assert len(calls) == 2  # computed: 1 image x 2 scales
-    assert len(list(tmp_path.glob("*.json"))) == 2  # one cache file per (set, scale)
-    assert all(math.isfinite(r["psnr"]) and r["images"] == 1 for r in first)
-
-    again = ev.evaluate_methods({"nn": (method, "nn-v1")}, ["sample"], [2, 3], limit=1, cache_dir=tmp_path)
-    assert len(calls) == 2  # same identity: read back, the method is not called at all
-    assert all(math.isnan(r["stlpips"]) for r in first + again)  # NaN != NaN: compare the rest
-    assert _without_stlpips(again) == _without_stlpips(first)
-
-    # The rows really come from the files: an edited cache file is what is returned.
-    for path in tmp_path.glob("*.json"):
-        row = json.loads(path.read_text())
-        path.write_text(json.dumps({**row, "psnr": 123.0}))
-    edited = ev.evaluate_methods({"renamed": (method, "nn-v1")}, ["sample"], [2, 3], limit=1, cache_dir=tmp_path)
-    assert len(calls) == 2 and [r["psnr"] for r in edited] == [123.0, 123.0]
-    assert [r["method"] for r in edited] == ["renamed", "renamed"]  # the name is not part of the key
-
-    # Another identity, other images, or no cache at all: computed again.
-    ev.evaluate_methods({"nn": (method, "nn-v2")}, ["sample"], [2], limit=1, cache_dir=tmp_path)
-    assert len(calls) == 3
-    ev.evaluate_methods({"nn": (method, "nn-v1")}, ["sample"], [2], limit=2, cache_dir=tmp_path)
-    assert len(calls) == 5
-    ev.evaluate_methods({"nn": (method, "nn-v1")}, ["sample"], [3], limit=1, cache_dir=None)
-    assert len(calls) == 6
+def test_score_table_resumes_from_its_partial_file(tmp_path):
+    nearest, calls = _counting_method()
+    partial = tmp_path / "scores.partial.csv"
+    first = ev.score_table({"nearest": (nearest, 0)}, ["sample"], {"nearest": [2, 3]}, partial=partial, images=ONE_IMAGE)
+    made = len(calls)
+    again = ev.score_table({"nearest": (nearest, 0)}, ["sample"], {"nearest": [2, 3]}, partial=partial, images=ONE_IMAGE)
+    assert made == len(first) and len(calls) == made  # nothing recomputed
+    # read back from the file, written with 6 significant digits
+    assert np.allclose(again["psnr"], first["psnr"], rtol=1e-5, atol=0)
 
 
-def test_per_method_scales_and_stlpips_only_where_asked(tmp_path):
-    methods = {"a": ("bicubic", "bicubic"), "b": ("bicubic", "bicubic")}
-    rows = ev.evaluate_methods(methods, ["sample"], {"a": [2, 4], "b": [4]}, limit=1, stlpips_scales=[4],
-                               cache_dir=tmp_path)
-    assert [(r["method"], r["scale"]) for r in rows] == [("a", 2), ("a", 4), ("b", 4)]
-    assert math.isnan(rows[0]["stlpips"]) and 0 < rows[1]["stlpips"] < 1
-    assert rows[1]["stlpips"] == rows[2]["stlpips"]  # same identity: the second is a cache hit
+@pytest.mark.slow
+def test_precision_check_reports_the_bf16_difference():
+    model = make(liif_spec()).eval()
+    check = ev.precision_check(model, "sample", [2], limit=1)
+    assert list(check.columns[-2:]) == ["psnr_bf16", "difference"]
+    assert math.isclose(check["difference"].item(), check["psnr_bf16"].item() - check["psnr"].item())
+    assert abs(check["difference"].item()) < 1.0  # bf16 rounding, not a different model

@@ -25,8 +25,8 @@ def smoke_run(smoke_work):
 def _repository_files():
     """{path: (mtime, size)} of the repository's files, less the virtual environment, Python's caches and other runs.
 
-    ``runs/smoke`` and ``runs/cache`` (the smoke outputs' and the evaluation
-    cache's default homes) are in; other ``runs/*`` folders are left out, as
+    ``runs/smoke`` and ``runs/scores`` (the smoke outputs' and the partial
+    score files' default homes) are in; other ``runs/*`` folders are left out, as
     a training run of the developer's may write there meanwhile. Comparing
     stamps, not names, catches a file rewritten in place as well as a new one.
     """
@@ -34,7 +34,7 @@ def _repository_files():
     files = {}
     for p in ROOT.rglob("*"):
         parts = p.relative_to(ROOT).parts
-        if skip & set(parts) or (parts[0] == "runs" and len(parts) > 1 and parts[1] not in ("smoke", "cache")):
+        if skip & set(parts) or (parts[0] == "runs" and len(parts) > 1 and parts[1] not in ("smoke", "scores")):
             continue
         if p.is_file():
             stat = p.stat()
@@ -54,7 +54,7 @@ def test_every_notebook_runs_with_the_smoke_profile(smoke_run, smoke_work):
     tables = smoke_work / "results"
     assert (tables / "evaluate_liif.csv").exists() and (tables / "evaluate_liif.provenance.json").exists()
     assert (smoke_work / "figures" / "evaluate_gain_vs_scale.png").exists()
-    assert any((smoke_work / "cache" / "eval").glob("*.json"))  # 03/04's evaluation cache
+    assert any((smoke_work / "scores-partial").glob("03_evaluate-*.partial.csv"))  # 03's resumable score file
 
 
 def _check_score_table(path, methods):

@@ -21,7 +21,6 @@ codes) and ``decode`` (queries).
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..coords import make_coord
