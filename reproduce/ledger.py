@@ -22,6 +22,11 @@ COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "pap
 
 # Who made each notebook's claims, and the training budget behind its models.
 NOTEBOOK_CONTEXT = {
+    "03_evaluate": ("LIIF paper (Tables 1-2) and this study's x4 bar",
+                    "LIIF: CPU budget (6000 steps, batch 16, 291 images), one model"),
+    "04_compare": ("LIIF paper (Table 1), SRGAN paper, course report (Set5)",
+                   "CPU budget: LIIF, MetaSR, SRCNN, SRResNet 6000 steps x batch 16 each, SRGAN a 1000-step fine-tune "
+                   "of SRResNet; one model each (04's budget table)"),
     "05_ablations": ("LIIF paper, ablation table and Table 1",
                      "every arm LIIF's CPU budget (6000 steps, batch 16); seeds per arm in 05's budget table"),
     "06_ipf": ("IPF paper and this study",
@@ -34,8 +39,6 @@ NOTEBOOK_CONTEXT = {
 
 # The paper's and the source reports' claims that no notebook tests yet (issue numbers as filed).
 PENDING = [
-    ("LIIF paper, Table 1", "LIIF and MetaSR are close inside x1-x4; LIIF's lead grows out of distribution (x6-x30)",
-     "04_compare", "per-image scores of 03/04 and paired intervals not computed yet (issue 9)"),
     ("source report (normal maps)", "IPF fine-tuned on the detail component beats LIIF on normal maps", "07_normals",
      "IPF exists (06_ipf) but has not been fine-tuned on normal maps yet"),
     ("source report (thumbnails)", "IPF gives the best x8 thumbnails", "08_thumbnails",
