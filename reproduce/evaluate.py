@@ -243,19 +243,31 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
             (one ``partial`` file serves every method: it is keyed by row).
 
     Returns:
-        the concatenated rows of :func:`score_images`, method by method.
+        the rows of :func:`score_images`: the scales without extra metrics
+        method by method, then those with them image by image.
     """
     import pandas as pd
 
     with_metrics = {float(s) for s in metric_scales}
     parts = []
+    common = dict(bf16=bf16, partial=partial, reuse=reuse)
     for name, (method, seed) in methods.items():
-        own = [float(s) for s in scales[name]]
-        for chosen, metrics in (([s for s in own if s in with_metrics], extra_metrics),
-                                ([s for s in own if s not in with_metrics], None)):
-            if chosen:
-                parts.append(score_images(method, name, sets, chosen, seed=seed, images=images, bf16=bf16,
-                                          extra_metrics=metrics, partial=partial, reuse=reuse, progress=progress))
+        plain = [float(s) for s in scales[name] if float(s) not in with_metrics]
+        if plain:
+            parts.append(score_images(method, name, sets, plain, seed=seed, images=images, progress=progress, **common))
+    # Where the extra metrics are measured, image by image across the methods: a metric that keeps the
+    # reference's features (ST-LPIPS) then computes them once per image, not once per method.
+    for set_name in sets:
+        names = images[set_name] if images is not None and set_name in images else [f.stem for f in dataset_files(set_name)]
+        for image in names:
+            for name, (method, seed) in methods.items():
+                chosen = [float(s) for s in scales[name] if float(s) in with_metrics]
+                if chosen:
+                    parts.append(score_images(method, name, [set_name], chosen, seed=seed, images={set_name: [image]},
+                                              extra_metrics=extra_metrics, **common))
+        if progress and with_metrics and names:
+            progress(f"{set_name:<9} {len(names)} images scored with {', '.join(extra_metrics or {})} at "
+                     f"x{', x'.join(f'{s:g}' for s in sorted(with_metrics))}")
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -270,14 +282,28 @@ def file_digest(path: str | Path) -> str:
 
 
 def stlpips_metric(net: str = "alex") -> Callable[[torch.Tensor, torch.Tensor], float]:
-    """ST-LPIPS distance of a (3, H, W) [0, 1] pair (whole image, fp32, no shave); lower is better."""
+    """ST-LPIPS distance of a (3, H, W) [0, 1] pair (whole image, fp32, no shave); lower is better.
+
+    The trunk's features of the last reference image (``hr``, recognised by
+    its content) are kept, so scoring several methods against one ground
+    truth in a row runs the trunk on it once; the distance is the same as
+    ``model(sr, hr)`` (the same features, compared the same way).
+    """
+    import hashlib
+
     from .perceptual import load_stlpips
 
     model = load_stlpips(net)
+    last: dict = {}
 
     def distance(sr: torch.Tensor, hr: torch.Tensor) -> float:
+        hr = hr.detach().float().contiguous()
+        key = (tuple(hr.shape), hashlib.blake2b(hr.cpu().numpy().tobytes(), digest_size=16).digest())
         with torch.no_grad():
-            return float(model(sr.unsqueeze(0).float(), hr.unsqueeze(0).float())[0])
+            if last.get("key") != key:
+                last.clear()
+                last.update(key=key, features=model.features(hr.unsqueeze(0)))
+            return float(model.compare_features(model.features(sr.unsqueeze(0).float()), last["features"]).sum())
     return distance
 
 

@@ -59,3 +59,19 @@ def test_precision_check_reports_the_bf16_difference():
     assert list(check.columns[-2:]) == ["psnr_bf16", "difference"]
     assert math.isclose(check["difference"].item(), check["psnr_bf16"].item() - check["psnr"].item())
     assert abs(check["difference"].item()) < 1.0  # bf16 rounding, not a different model
+
+
+def test_stlpips_metric_reuses_the_reference_features_without_changing_the_distance():
+    import torch
+
+    from reproduce.perceptual import load_stlpips
+
+    torch.manual_seed(0)
+    hr1, hr2 = torch.rand(3, 48, 40), torch.rand(3, 48, 40)
+    srs = [torch.rand(3, 48, 40) for _ in range(3)]
+    metric, model = ev.stlpips_metric("alex"), load_stlpips("alex")
+    for sr, hr in ((srs[0], hr1), (srs[1], hr1), (srs[2], hr2), (srs[0], hr1), (hr1.clone(), hr1)):
+        with torch.no_grad():
+            expected = float(model(sr[None], hr[None])[0])
+        assert metric(sr, hr) == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert metric(hr2.clone(), hr2) == 0.0  # identical images

@@ -94,6 +94,37 @@ def test_smoke_tables_hold_finite_numbers_in_range(smoke_run, smoke_work):
         assert row.images * w0 * h0 - 1 <= row.megapixels * 1e6 <= row.images * w1 * h1 + 1, row
 
 
+@pytest.mark.slow
+def test_evaluate_and_compare_score_every_image_and_claim(smoke_run, smoke_work):
+    """03/04 on the smoke profile: one per-image row per method x image x scale, and claim tables with verdicts."""
+    import numpy as np
+    import pandas as pd
+
+    from reproduce.stats import VERDICTS
+
+    scores = smoke_work / "results" / "scores"
+    liif = pd.read_csv(scores / "03_evaluate.csv")
+    base = pd.read_csv(scores / "04_compare.csv")
+    assert set(liif["method"]) == {"bicubic", "LIIF"}
+    assert set(base["method"]) == {"MetaSR", "SRCNN", "SRResNet", "SRGAN"}  # LIIF's rows are not scored twice
+    for table, arbitrary in ((liif, {"bicubic", "LIIF"}), (base, {"MetaSR", "SRCNN"})):
+        assert not table.duplicated(["method", "seed", "set", "image", "scale"]).any()
+        n_images = table["image"].nunique()
+        per_method = table.groupby("method")["scale"].nunique()
+        assert all(per_method[m] == 3 for m in arbitrary)  # smoke scales 2, 4, 6
+        assert table.groupby(["method", "scale"]).size().eq(n_images).all()  # every image at every scale
+        x4 = table[table["scale"] == 4]
+        assert np.isfinite(x4[["stlpips", "niqe"]].to_numpy()).all()  # perceptual metrics at x4 ...
+        assert table.loc[table["scale"] != 4, ["stlpips", "niqe"]].isna().all().all()  # ... and only there
+    assert set(base.loc[base["method"].isin(["SRResNet", "SRGAN"]), "scale"]) == {2.0, 4.0}  # x4 networks: x2-x4
+    for name in ("evaluate_claims", "comparison_claims"):
+        claims = pd.read_csv(smoke_work / "results" / f"{name}.csv")
+        assert len(claims) > 0 and set(claims["verdict"]) <= set(VERDICTS), name
+        tested = claims[claims["verdict"] != "not tested"]
+        assert np.isfinite(tested[["delta", "ci_low", "ci_high"]].to_numpy()).all(), name
+        assert (tested["ci_low"] <= tested["delta"]).all() and (tested["delta"] <= tested["ci_high"]).all(), name
+
+
 def test_notebooks_have_a_parameters_cell_first():
     import jupytext
 
