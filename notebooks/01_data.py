@@ -70,7 +70,7 @@ for scale in degradation_scales:
     up = np.repeat(np.repeat(lr, scale, axis=0), scale, axis=1)
     panels[f"LR x{scale}: {lr.shape[1]}x{lr.shape[0]} ({'MATLAB' if scale <= 4 else 'PIL'} bicubic)"] = up
 fig = image_grid(panels, size=3.6)
-save_figure(fig, "data_degradations", figures_dir)
+save_figure(fig, "data_degradations", figures_dir, run=run)
 
 # %% [markdown]
 # ## MATLAB bicubic against PIL bicubic
@@ -90,7 +90,7 @@ display(Markdown(markdown_table(bicubic_gap)))
 # %%
 matlab, pil = bicubic_pair(hr, 4)
 fig = difference_map(matlab, pil, f"MATLAB - PIL bicubic, x4 LR of {example_set} #{example_index}")
-save_figure(fig, "data_matlab_vs_pil", figures_dir)
+save_figure(fig, "data_matlab_vs_pil", figures_dir, run=run)
 
 # %% [markdown]
 # ## What we found

@@ -249,7 +249,7 @@ for n in sheet_names:
     cells[f"ground truth ({info.loc[n, 'ground_truth']})"] = read_image(gt_dir / f"{n}.png")
     sheet_rows.append((n, cells))
 fig = contact_sheet(sheet_rows, crop=box, input_scale=thumb_scale)
-_ = save_figure(fig, "thumbnails_contact_sheet", figures_dir, dpi=90)
+_ = save_figure(fig, "thumbnails_contact_sheet", figures_dir, dpi=90, run=run)
 
 # %% [markdown]
 # ## What we found
