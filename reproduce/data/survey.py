@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..imresize import imresize_uint8, resize_pil_bicubic
 from ..metrics import psnr
-from .datasets import ImageSet, lr_size_for
+from .datasets import ImageSet, protocol_crop
 from .images import to_tensor
 
 # DIV2K's 800 training images are about 2040 x 1356 each (their typical 2K size): the paper's training pixels.
@@ -34,11 +34,10 @@ def dataset_table(roles: dict[str, list[str]]) -> pd.DataFrame:
 def bicubic_pair(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """The LR of ``hr`` (uint8 (H, W, 3)) by MATLAB bicubic and by PIL bicubic, from the same cropped HR.
 
-    The crop and LR size follow the evaluation protocol (``lr_size_for``);
-    returns ``(matlab, pil)``, both uint8 (h, w, 3).
+    The crop and LR size are the evaluation protocol's (``protocol_crop``,
+    as in ``make_lr``); returns ``(matlab, pil)``, both uint8 (h, w, 3).
     """
-    lr_size, crop = lr_size_for(hr.shape[:2], scale)
-    hr = np.ascontiguousarray(hr[: crop[0], : crop[1]])
+    lr_size, hr = protocol_crop(hr, scale)
     return imresize_uint8(hr, size=lr_size), resize_pil_bicubic(hr, lr_size)
 
 
