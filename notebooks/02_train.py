@@ -83,7 +83,7 @@ display(Markdown("\n".join(f"* **{k}**: {v}" for k, v in summary.items())))
 valid = ckpt["config"]["valid"]
 fig = training_curves(log, f"EDSR-baseline-LIIF; validation: {valid['dataset']} x{valid['scale']}, "
                            f"first {valid['limit']} images, {valid['crop']} px centre crops")
-save_figure(fig, "train_curves", figures_dir)
+save_figure(fig, "train_curves", figures_dir, run=run)
 
 # %% [markdown]
 # ## What we found

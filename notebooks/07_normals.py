@@ -36,8 +36,9 @@
 #   fine-tuned on the detail component (input: LR detail; output: HR detail;
 #   the LR shape component is upsampled bicubically and the two are
 #   recomposed). Both fine-tunings normalise inputs with the dataset mean of
-#   their own training maps, as the source did. *IPF*: listed as missing until
-#   the IPF model exists.
+#   their own training maps, as the source did. *IPF*: listed as missing: an
+#   IPF model exists for photographs (`06_ipf`) but has not been fine-tuned
+#   on normal maps.
 # * **Metrics** inside the mask, per object: mean and median angular error
 #   (degrees), the share of pixels under 5°, 11.25° and 22.5°, and the PSNR of
 #   the encoded map (the source's only metric). Angular error is the better
@@ -163,7 +164,7 @@ if len(budget):
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
     axes[0].set_ylabel("training L1 (model scale)")
-    save_figure(fig, "normals_finetune_loss", figures_dir)
+    save_figure(fig, "normals_finetune_loss", figures_dir, run=run)
     plt.show()
 
 # %% [markdown]
@@ -215,7 +216,7 @@ for k, objs in enumerate(fold_objects):
     for obj in objs:
         rows += nevaluate.evaluate_map(test_maps[obj], fold_methods, normal_scales, k, depth_scales=normal_depth_scales,
                                        keep_scales=[normal_figure_scale], outputs=outputs)
-missing_methods.add("IPF (no IPF model yet)")
+missing_methods.add("IPF (not fine-tuned on normal maps yet; the photograph model is in 06_ipf)")
 rows = pd.DataFrame(rows)
 save_table(rows[report.CSV_COLUMNS], "normals", results_dir, run)
 display(Markdown("Missing (not in any table): " + ", ".join(sorted(missing_methods)) + "."))
@@ -253,10 +254,10 @@ lr_big = np.kron(outputs.lr[(obj, s)], np.ones((s, s, 1), dtype=np.uint8))[:gt_m
 panels = {"LR (nearest)": lr_big[rr, cc], **{n: nfigures.mask_outside(outputs.maps[(obj, s, n)], mask)[rr, cc] for n in names},
           "ground truth": nfigures.mask_outside(gt_map, mask)[rr, cc]}
 fig = image_grid(panels, ncols=len(panels), size=2.4)
-save_figure(fig, "normals_side_by_side", figures_dir)
+save_figure(fig, "normals_side_by_side", figures_dir, run=run)
 plt.show()
 fig = nfigures.angular_error_maps(gt_map, {n: outputs.maps[(obj, s, n)] for n in names}, mask)
-save_figure(fig, "normals_angular_error", figures_dir)
+save_figure(fig, "normals_angular_error", figures_dir, run=run)
 plt.show()
 
 # %% [markdown]
@@ -273,7 +274,7 @@ for obj3d in [o for o in surface_objects if (o, s, "ground-truth normals") in ou
     depths = {"ground-truth normals": outputs.depths[(obj3d, s, "ground-truth normals")],
               "bicubic": outputs.depths[(obj3d, s, "bicubic")], best: outputs.depths[(obj3d, s, best)]}
     fig = nfigures.surfaces(depths, test_maps[obj3d].K, stride=max(1, gt_map.shape[0] // 160), title=f"{obj3d} x{s}")
-    save_figure(fig, f"normals_surfaces_{obj3d}", figures_dir)
+    save_figure(fig, f"normals_surfaces_{obj3d}", figures_dir, run=run)
     plt.show()
 
 # %% [markdown]

@@ -42,7 +42,7 @@ n_thumbnails = 100                                   # number of test images
 gt_size = 800                                        # ground-truth side (pixels)
 thumb_scale = 8                                      # ratio of ground-truth side to thumbnail side
 checkpoint_dir = "results/checkpoints"               # SRCNN and MetaSR weights
-networks = ["SRCNN", "MetaSR", "LIIF"]               # networks scored beside bicubic (IPF: add it and run with scores "extend")
+networks = ["SRCNN", "MetaSR", "LIIF", "IPF"]        # networks scored beside bicubic (a new one: run once with scores "extend")
 liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # our LIIF
 bf16 = False                                         # fp32: scores independent of the CPU's bf16 hardware (bf16 convolutions are slower than fp32 without AMX / AVX-512 BF16)
 require_held_out = True                              # refuse a model whose training data include a test set
@@ -249,7 +249,7 @@ for n in sheet_names:
     cells[f"ground truth ({info.loc[n, 'ground_truth']})"] = read_image(gt_dir / f"{n}.png")
     sheet_rows.append((n, cells))
 fig = contact_sheet(sheet_rows, crop=box, input_scale=thumb_scale)
-_ = save_figure(fig, "thumbnails_contact_sheet", figures_dir, dpi=90)
+_ = save_figure(fig, "thumbnails_contact_sheet", figures_dir, dpi=90, run=run)
 
 # %% [markdown]
 # ## What we found

@@ -34,15 +34,14 @@ NOTEBOOK_CONTEXT = {
     "07_normals": ("source report (normal maps) and this study",
                    "LIIF 6000 steps on photographs; 10 fine-tuned models (2 variants x 5 folds), 200 steps x 8 crops each"),
     "08_thumbnails": ("source report (thumbnails)",
-                      "CPU budget: LIIF, MetaSR, SRCNN 6000 steps each, one model per method"),
+                      "CPU budget: LIIF, MetaSR, SRCNN 6000 steps each; IPF a further 800 steps x 8 patches on the frozen "
+                      "LIIF; one model per method"),
 }
 
 # The paper's and the source reports' claims that no notebook tests yet (issue numbers as filed).
 PENDING = [
     ("source report (normal maps)", "IPF fine-tuned on the detail component beats LIIF on normal maps", "07_normals",
      "IPF exists (06_ipf) but has not been fine-tuned on normal maps yet"),
-    ("source report (thumbnails)", "IPF gives the best x8 thumbnails", "08_thumbnails",
-     "IPF exists (06_ipf) but 08's committed scores predate it"),
 ]
 
 

@@ -164,7 +164,7 @@ def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run, smoke_work):
 
     results = smoke_work / "results"
     scores = pd.read_csv(results / "scores" / "08_thumbnails.csv")
-    assert set(scores["method"]) == {"bicubic", "SRCNN", "MetaSR", "LIIF"}
+    assert set(scores["method"]) == {"bicubic", "SRCNN", "MetaSR", "LIIF", "IPF"}
     assert scores.groupby("method")["image"].nunique().eq(4).all()
     assert np.isfinite(scores[["psnr", "ssim", "stlpips", "seconds"]].to_numpy()).all()
     assert scores["psnr"].between(5, 80).all() and scores["ssim"].between(-1, 1).all() and scores["stlpips"].ge(0).all()
@@ -175,13 +175,15 @@ def test_thumbnail_notebook_tables_hold_finite_scores(smoke_run, smoke_work):
 
 @pytest.mark.slow
 def test_thumbnails_extend_adds_a_network_and_keeps_the_committed_rows(smoke_run, smoke_work):
-    """08 with scores=extend after the smoke run: IPF (trained by 06) scored on every image, the other rows kept."""
+    """08 with scores=extend: IPF (trained by 06) added to a table without it, the other rows kept."""
     import json
 
     import pandas as pd
 
     path = smoke_work / "results" / "scores" / "08_thumbnails.csv"
+    run(["08"], "smoke", {"scores": "full", "networks": ["SRCNN", "MetaSR", "LIIF"]}, log=lambda m: None, work=smoke_work)
     before = pd.read_csv(path)
+    assert "IPF" not in set(before["method"])
     run(["08"], "smoke", {"scores": "extend", "networks": ["SRCNN", "MetaSR", "LIIF", "IPF"]}, log=lambda m: None,
         work=smoke_work)
     after = pd.read_csv(path)

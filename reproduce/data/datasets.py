@@ -211,14 +211,23 @@ def make_lr(hr: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     rounded to 8 bits; above x4 it is PIL bicubic on the 8-bit image, as in
     LIIF's evaluation of out-of-distribution scales.
     """
+    lr_size, hr = protocol_crop(hr, scale)
+    lr = imresize_uint8(hr, size=lr_size) if scale <= 4 else resize_pil_bicubic(hr, lr_size)
+    return lr, hr
+
+
+def protocol_crop(hr: np.ndarray, scale: float) -> tuple[tuple[int, int], np.ndarray]:
+    """The evaluation protocol's LR size (h, w) for ``hr`` at ``scale`` and the HR cropped top-left to match.
+
+    Raises:
+        ReproduceError: a scale below 1, or an image too small for the scale.
+    """
     if not scale >= 1:
         raise ReproduceError(f"evaluation scales must be >= 1, got {scale}")
     lr_size, hr_crop = lr_size_for(hr.shape[:2], scale)
     if min(lr_size) < 1:
         raise ReproduceError(f"image of {hr.shape[0]}x{hr.shape[1]} (H x W) is too small for scale {scale}")
-    hr = np.ascontiguousarray(hr[: hr_crop[0], : hr_crop[1]])
-    lr = imresize_uint8(hr, size=lr_size) if scale <= 4 else resize_pil_bicubic(hr, lr_size)
-    return lr, hr
+    return lr_size, np.ascontiguousarray(hr[: hr_crop[0], : hr_crop[1]])
 
 
 class EvalPairs:
