@@ -14,6 +14,7 @@ checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # model to evaluate
 sets = ["Set5", "Set14", "B100", "Urban100", "Kodak24"]   # evaluation sets (every image of each)
 scales_in = [2, 3, 4]                                # in-distribution scales
 scales_out = [6, 8, 12, 18, 24, 30]                  # out-of-distribution scales
+scales_frac = [2.5, 3.7, 7.5, 13.3]                  # non-integer scales, inside and outside the training range
 limit = None                                         # first N images of every set (None: all of them)
 bf16 = True                                          # bf16 autocast for the model (see the check below)
 perceptual_scales = [4]                              # scales that also get ST-LPIPS and NIQE (costly on large images)
@@ -50,7 +51,7 @@ from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.scores import carried_rows, images_to_score, settle_scores, weights_id
 
-scales = list(scales_in) + list(scales_out)
+scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 model = load(checkpoint)
 scores_path = Path(scores_dir) / "03_evaluate.csv"
 run = Run("03_evaluate", profile, checkpoint=checkpoint, bf16=bf16, scores=scores)
@@ -76,7 +77,8 @@ else:
 # %% [markdown]
 # ## Scoring every image
 #
-# Bicubic and LIIF on every image of every set at every scale (PSNR, SSIM;
+# Bicubic and LIIF on every image of every set at every scale, the
+# non-integer `scales_frac` included (PSNR, SSIM;
 # ST-LPIPS (alex) and NIQE at `perceptual_scales` only: on a 2-core CPU
 # they cost more per megapixel than decoding with LIIF). The per-image
 # scores are the source of every table below. In `full` mode every image is

@@ -33,6 +33,7 @@ liif_checkpoint = "results/checkpoints/edsr-baseline-liif.pt"  # our LIIF (02_tr
 sets = ["Set5", "Set14", "B100", "Urban100", "Kodak24"]  # evaluation sets (every image of each)
 scales_in = [2, 3, 4]                                # in-distribution scales (every method)
 scales_out = [6, 8, 12, 18, 24, 30]                  # out-of-distribution scales (arbitrary-scale methods)
+scales_frac = [2.5, 3.7, 7.5, 13.3]                  # non-integer scales (arbitrary-scale methods)
 limit = None                                         # first N images of every set (None: all of them)
 perceptual_scales = [4]                              # scales that also get ST-LPIPS and NIQE (costly on large images)
 bf16 = True                                          # bf16 autocast for the networks (checked in 03_evaluate)
@@ -75,7 +76,7 @@ NAMES = {"metasr": "MetaSR", "srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": 
 CONFIGS = {"metasr": "edsr-baseline-metasr", "srcnn": "srcnn", "srresnet": "srresnet", "srgan": "srgan"}
 ARBITRARY = {"SRCNN", "MetaSR"}  # scored at every scale; SRResNet/SRGAN are x4 networks, scored at x2-x4
 checkpoints = {NAMES[b]: Path(checkpoint_dir) / f"{CONFIGS[b]}.pt" for b in baselines}
-scales = list(scales_in) + list(scales_out)
+scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 scores_path = Path(scores_dir) / "04_compare.csv"
 run = Run("04_compare", profile, bf16=bf16, scores=scores)
 display(Markdown(run.markdown()))
