@@ -22,6 +22,7 @@ COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "pap
 
 # Who made each notebook's claims, and the training budget behind its models.
 NOTEBOOK_CONTEXT = {
+    "02_train": ("this study", "LIIF 6000 steps (batch 16) on the 291 images; one run"),
     "05_ablations": ("LIIF paper, ablation table and Table 1",
                      "every arm LIIF's CPU budget (6000 steps, batch 16); seeds per arm in 05's budget table"),
     "06_ipf": ("IPF paper and this study",
