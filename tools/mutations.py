@@ -9,8 +9,9 @@ that bug. The working tree is never touched.
     python tools/mutations.py            # all mutations (a few minutes on 2 cores)
     python tools/mutations.py stats liif # only those whose name contains a word given
 
-Exit code 1 if a mutation survived or no longer applies (the code it names
-moved: update the list), 0 otherwise.
+The same tests are first run unmutated in the copy and must pass (the
+control). Exit code 1 if the control fails or a mutation survived or no
+longer applies (the code it names moved: update the list), 0 otherwise.
 """
 from __future__ import annotations
 
@@ -91,6 +92,14 @@ def main(words: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp)
         committed_tree(tree)
+        # the control: unmutated, the same tests must pass in the copy, or "caught" would mean nothing
+        tests = sorted({t for m in chosen for t in m.tests})
+        control = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                                 cwd=tree, capture_output=True, text=True)
+        if control.returncode != 0:
+            print(f"the unmutated tests fail in the copy (pytest exit {control.returncode}):\n{control.stdout[-2000:]}")
+            return 1
+        print(f"control: {', '.join(tests)} pass unmutated")
         print(f"{'outcome':<16} {'seconds':>7}  mutation (tests)")
         for m in chosen:
             outcome, seconds = run_mutation(m, tree)
