@@ -17,7 +17,7 @@ export REPRODUCE_DATA := $(abspath ../shared/data)
 endif
 endif
 
-.PHONY: install test reproduce train benchmarks bicubic clean check-outputs
+.PHONY: install test reproduce train benchmarks bicubic clean check-outputs mutations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ clean:
 REF ?= HEAD
 check-outputs: $(STAMP)
 	$(PY) -m reproduce.output_check $(REF)
+
+# Plant ten plausible bugs, one at a time in a copy of the committed tree, and check that the tests catch each.
+mutations: $(STAMP)
+	$(PY) tools/mutations.py

@@ -41,3 +41,35 @@ def budget_row(path: str | Path) -> dict:
 def budget_table(checkpoints: dict[str, str | Path], label: str = "method") -> pd.DataFrame:
     """One :func:`budget_row` per named checkpoint, the name in column ``label`` first."""
     return pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()])
+
+
+PAPER_STEPS = 1_000_000  # LIIF's schedule: 1000 epochs of 1000 iterations, batch 16
+
+
+def training_summary(ckpt: dict) -> dict:
+    """What a training run spent, read from one loaded checkpoint (``models.load_checkpoint``).
+
+    Keys: steps, fraction of the paper's 10^6 steps, device, commit (+ dirty),
+    start and save times, wall time in hours and mean steps/s of the process
+    that saved it (a resumed run's earlier processes are not counted: the
+    step it resumed at is given), bf16, training sets. Values a checkpoint
+    does not record are None.
+    """
+    prov, t = ckpt.get("provenance") or {}, (ckpt.get("config") or {}).get("train") or {}
+    seconds, step = prov.get("seconds_since_start"), ckpt.get("step")
+    resumed = prov.get("started_at_step") or 0
+    commit = prov.get("commit")
+    return {
+        "steps": step,
+        "paper's steps": PAPER_STEPS,
+        "fraction of the paper's schedule": f"{step / PAPER_STEPS:.2%}" if step is not None else None,
+        "trained on": prov.get("device"),
+        "trained at commit": commit[:12] + (" (dirty)" if prov.get("dirty") else "") if commit else None,
+        "started": prov.get("time"),
+        "last checkpoint written": prov.get("saved"),
+        "training wall time (h)": round(seconds / 3600, 2) if seconds else None,
+        "mean speed (steps/s)": round((step - resumed) / seconds, 2) if seconds and step is not None else None,
+        "resumed at step (wall time and speed cover only the last process)": resumed or None,
+        "bf16 autocast": t.get("bf16"),
+        "datasets": ", ".join(t["datasets"]) if "datasets" in t else None,
+    }

@@ -38,7 +38,8 @@ class ClaimResult:
             return f"* {self.claim}: **not tested** ({self.scope})."
         unit = f" {unit}" if unit else ""
         if self.win_rate is None:  # a slope (trend_claim): no images to win on
-            return (f"* {self.claim} ({self.scope}): slope of {self.a} − {self.b} {self.delta:+.3f}{unit} "
+            who = self.a if self.b in ("", "-") else f"{self.a} − {self.b}"  # one curve, or the gap between two
+            return (f"* {self.claim} ({self.scope}): slope of {who} {self.delta:+.3f}{unit} "
                     f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over {self.n_images} points: **{self.verdict}**.")
         return (f"* {self.claim} ({self.scope}): {self.a} − {self.b} = {self.delta:+.3f}{unit} "
                 f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over {self.n_images} images, {self.a} better on "
@@ -229,3 +230,24 @@ def catching_up_claim(log_a: list[dict], log_b: list[dict], a: str, b: str, *, a
     return trend_claim(gap["step"] / 1000, gap["gap"], -1, claim=f"{b} is still catching up with {a} (the gap falls)",
                        a=a, b=b, metric="val_psnr",
                        scope=f"validation PSNR gap per 1000 steps, steps {after_step + 1}-{int(gap['step'].max()) if len(gap) else '?'}")
+
+
+def still_improving_claim(log: list[dict], name: str, *, last_fraction: float = 0.5) -> ClaimResult:
+    """Test "``name`` was still improving when training stopped": validation PSNR rises over the run's last part.
+
+    ``log``: a training log (``engine.read_stored_log``). The slope of
+    validation PSNR against the step (dB per 1000 steps) over the validations
+    in the last ``last_fraction`` of the steps, with its OLS interval
+    (:func:`trend_claim`): "reproduced" if it still rises, "contradicted" if
+    it falls, "within noise" if flat cannot be ruled out. One run: the
+    interval covers the scatter of the validations, not another seed.
+    """
+    if not 0 < last_fraction <= 1:
+        raise ValueError(f"last_fraction must be in (0, 1], got {last_fraction}")
+    curve = [(r["step"], r["val_psnr"]) for r in log if "val_psnr" in r]
+    last = max((s for s, _ in curve), default=0)
+    tail = [(s, v) for s, v in curve if s >= last * (1 - last_fraction)]
+    return trend_claim([s / 1000 for s, _ in tail], [v for _, v in tail], +1,
+                       claim=f"{name} was still improving when training stopped", a=name, b="-", metric="val_psnr",
+                       scope=f"validation PSNR per 1000 steps over the last {last_fraction:.0%} of the run "
+                             f"(steps {tail[0][0] if tail else '?'}-{last}); one run")

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the table to this CSV file")
     p.add_argument("--limit", type=positive_int, help="only the first N images of each set")
     p.add_argument("--chunk", type=positive_int, default=30000, help="queries decoded at once")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast with AMX, AVX-512 or a GPU; much slower than fp32 on a CPU without them)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
 
     p = sub.add_parser("upscale", help="super-resolve one image, or many (a folder, a glob or several files)")
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--skip-existing", action="store_true", help="in a batch, keep existing outputs and do the rest")
     p.add_argument("--chunk", type=positive_int, default=30000, help="queries decoded at once")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast with AMX, AVX-512 or a GPU; much slower than fp32 on a CPU without them)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p = sub.add_parser("run", help="execute notebooks with papermill (the report pipeline)")
     p.add_argument("notebooks", nargs="*", help="notebooks to run (e.g. 01 02_train); default: all, in order")
@@ -174,12 +174,22 @@ def cmd_eval(args) -> None:
     device = pick_device(args.device)
     method = "bicubic" if args.model == "bicubic" else load(args.model, device)
     method_kind(method)  # refuses a checkpoint that is no super-resolution model
+    warn_slow_bf16(args.bf16, device)
     # The table is printed once, a row as soon as it is computed.
     print(format_header(), flush=True)
     rows = evaluate(method, sets, args.scales, chunk=args.chunk, bf16=args.bf16, limit=args.limit, preset=preset,
                     progress=lambda line: print(line, flush=True))
     if args.csv:
         write_csv(args.csv, rows)
+
+
+def warn_slow_bf16(bf16: bool, device) -> None:
+    """A note on stderr when --bf16 is asked for on a device whose bf16 is slower than fp32."""
+    from .device import has_bf16_kernels
+
+    if bf16 and not has_bf16_kernels(device):
+        print(f"note: {device} has no fast bf16 kernels (a CPU needs AVX-512 or AMX): --bf16 is much slower than "
+              "fp32 here", file=sys.stderr)
 
 
 def cmd_upscale(args) -> None:
@@ -192,6 +202,7 @@ def cmd_upscale(args) -> None:
     device = pick_device(args.device)
     method = "bicubic" if args.checkpoint == "bicubic" else load(args.checkpoint, device)
     method_kind(method)  # refuses a checkpoint that is no super-resolution model
+    warn_slow_bf16(args.bf16, device)
     if not batch and args.format != "png":
         print(f"note: --format applies to batches; the output format comes from {args.output}", file=sys.stderr)
     for job in skipped:

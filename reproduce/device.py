@@ -48,12 +48,46 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+def has_bf16_kernels(device: torch.device | str) -> bool:
+    """Whether this device has fast bf16 kernels, so that bf16 autocast speeds a network up rather than down.
+
+    CUDA: the GPU supports bf16. CPU: oneDNN has its bf16 kernels, which need
+    AVX-512 (BW/VL/DQ) or AMX. Without them oneDNN falls back to a slow
+    path: on an AMD EPYC with AVX2 only (2026-12-04, one thread) the
+    EDSR-baseline encoder ran about 8-9x slower in bf16 than in fp32
+    (``benchmarks/bf16_kernels.py`` measures it on any machine).
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:  # the check PyTorch's own bf16 paths use; private, so it has a public fallback
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+
+
+def resolve_bf16(bf16: bool | str, device: torch.device | str = "cpu") -> bool:
+    """A bf16 setting made concrete: ``"auto"`` is bf16 where the device has fast bf16 kernels, else fp32.
+
+    ``True`` and ``False`` stay as they are (a user who asks for bf16 gets it).
+
+    Raises:
+        ReproduceError: ``bf16`` is neither a bool nor ``"auto"``.
+    """
+    if isinstance(bf16, bool):
+        return bf16
+    if isinstance(bf16, str) and bf16.strip().lower() == "auto":
+        return has_bf16_kernels(device)
+    raise ReproduceError(f"bf16 must be true, false or 'auto', got {bf16!r}")
+
+
 def autocast_context(device: torch.device | str, bf16: bool):
     """bfloat16 autocast on the device's type (AMX on recent Xeons, tensor cores on GPUs), or a no-op.
 
-    On CPUs without AMX or AVX-512 BF16, bf16 matmuls are only about 2x fp32
-    and bf16 convolutions are slower than fp32 (measured 6x on an AMD EPYC
-    with AVX2 only): there, fp32 is the faster choice for convolutional nets.
+    Where the device has no bf16 kernels (:func:`has_bf16_kernels`), bf16 is
+    far slower than fp32: callers choose with :func:`resolve_bf16` ("auto").
     """
     device = torch.device(device)
     if not bf16:

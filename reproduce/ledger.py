@@ -22,6 +22,7 @@ COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "pap
 
 # Who made each notebook's claims, and the training budget behind its models.
 NOTEBOOK_CONTEXT = {
+    "02_train": ("this study", "LIIF 6000 steps (batch 16) on the 291 images; one run"),
     "03_evaluate": ("LIIF paper (Tables 1-2) and this study's x4 bar",
                     "LIIF: CPU budget (6000 steps, batch 16, 291 images), one model"),
     "04_compare": ("LIIF paper (Table 1), SRGAN paper, course report (Set5)",

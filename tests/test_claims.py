@@ -126,3 +126,38 @@ def test_trend_claim_sentence_words_a_slope():
 
     r = trend_claim([1, 2, 3, 4], [0.4, 0.3, 0.2, 0.1], -1, claim="gap falls", a="A", b="B", metric="psnr", scope="steps")
     assert r.sentence("dB") == "* gap falls (steps): slope of A − B -0.100 dB [-0.100, -0.100] over 4 points: **reproduced**."
+
+
+def test_still_improving_claim_uses_the_last_part_of_the_run():
+    from reproduce.claims import still_improving_claim
+
+    steps = list(range(500, 6001, 500))
+    # climbs fast, then flat with scatter over the second half: "still improving" cannot be told from flat
+    wobble = [0.02, -0.03, 0.01, 0.03, -0.02, 0.0, 0.02]
+    plateau = [{"step": s, "val_psnr": 25 + min(s, 3000) / 1000 + (wobble[(s // 500) % 7] if s >= 3000 else 0)}
+               for s in steps]
+    r = still_improving_claim(plateau + [{"step": 6000, "loss": 0.1}], "LIIF")
+    assert r.verdict == "within noise" and r.n_images == 7  # validations at steps 3000..6000
+    assert "steps 3000-6000" in r.scope and "slope of LIIF " in r.sentence("dB")
+    rising = [{"step": s, "val_psnr": 25 + s / 1000} for s in steps]
+    r = still_improving_claim(rising, "LIIF", last_fraction=0.25)
+    assert r.verdict == "reproduced" and r.delta == pytest.approx(1.0) and r.n_images == 4
+    falling = [{"step": s, "val_psnr": 30 - s / 1000} for s in steps]
+    assert still_improving_claim(falling, "LIIF").verdict == "contradicted"
+    assert still_improving_claim(rising[:2], "LIIF").verdict == "not tested"
+    with pytest.raises(ValueError, match="last_fraction"):
+        still_improving_claim(rising, "LIIF", last_fraction=0)
+
+
+def test_training_summary_reads_the_checkpoint_record():
+    from reproduce.budget import training_summary
+
+    ckpt = {"step": 6000, "config": {"train": {"bf16": True, "datasets": ["t91", "b200"]}},
+            "provenance": {"seconds_since_start": 7200.0, "started_at_step": 2000, "commit": "abcdef0123456789",
+                           "dirty": True, "device": "cpu (AMD EPYC)"}}
+    s = training_summary(ckpt)
+    assert s["fraction of the paper's schedule"] == "0.60%" and s["training wall time (h)"] == 2.0
+    assert s["mean speed (steps/s)"] == pytest.approx(4000 / 7200, abs=0.005)  # only the last process's steps
+    assert s["trained at commit"] == "abcdef012345 (dirty)" and s["datasets"] == "t91, b200"
+    bare = training_summary({"step": 10})
+    assert bare["training wall time (h)"] is None and bare["trained at commit"] is None and bare["datasets"] is None

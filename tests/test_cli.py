@@ -110,3 +110,16 @@ def test_console_entry_point_exit_code(files):
     proc = subprocess.run([sys.executable, "-m", "reproduce", "upscale", str(files / "in.png"), "--scale", "x",
                            "--checkpoint", "m.pt", "-o", "o.png"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_bf16_on_a_device_without_bf16_kernels_gets_a_note(files, capsys, monkeypatch):
+    import reproduce.device as dev
+
+    monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: False)
+    code, _, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2", "--limit", "1", "--bf16")
+    assert code == 0 and "no fast bf16 kernels" in err
+    code, _, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2", "--limit", "1")
+    assert code == 0 and "bf16" not in err
+    monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: True)
+    code, _, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2", "--limit", "1", "--bf16")
+    assert code == 0 and "bf16" not in err

@@ -86,6 +86,19 @@ def test_exif_orientation_is_applied_on_read(tmp_path, smooth_image, suffix):
     assert np.abs(upright.astype(int) - expected.astype(int)).mean() <= tol
 
 
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_image_size_from_the_header_matches_the_decoded_image(tmp_path, smooth_image, orientation):
+    from reproduce.data.images import image_size
+
+    path = tmp_path / f"o{orientation}.png"
+    im = _with_orientation(smooth_image, orientation)
+    im.save(path, exif=im.info["exif"])
+    assert image_size(path) == read_image(path).shape[:2]  # 6 and 8 transpose: (56, 40) instead of (40, 56)
+    with pytest.raises(ReproduceError, match="cannot read"):
+        (tmp_path / "not.png").write_bytes(b"text")
+        image_size(tmp_path / "not.png")
+
+
 def test_upscale_output_of_a_rotated_photo_is_upright(tmp_path, capsys, smooth_image, files):
     im = _with_orientation(smooth_image, 6)
     im.save(files / "phone.png", exif=im.info["exif"])

@@ -36,3 +36,36 @@ def test_cuda_index_beyond_count(monkeypatch):
         pick_device("cuda:3")
     monkeypatch.setenv("LOCAL_RANK", "0")
     assert pick_device("cuda") == torch.device("cuda", 0)
+
+
+class _NoPrivateOp:
+    def __getattr__(self, name):
+        raise AttributeError(name)
+
+
+def test_bf16_kernels_follow_onednn_and_fall_back_to_the_cpu_capability(monkeypatch):
+    import reproduce.device as dev
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert dev.has_bf16_kernels("cpu")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert not dev.has_bf16_kernels("cpu")
+    # without the private op: AVX-512 has the kernels, AVX2 does not
+    monkeypatch.setattr(torch.ops, "mkldnn", _NoPrivateOp())
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert dev.has_bf16_kernels("cpu")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert not dev.has_bf16_kernels("cpu")
+    assert not dev.has_bf16_kernels("mps")
+
+
+def test_resolve_bf16_auto_asks_the_hardware_and_keeps_explicit_choices(monkeypatch):
+    import reproduce.device as dev
+
+    for fast in (True, False):
+        monkeypatch.setattr(dev, "has_bf16_kernels", lambda device, fast=fast: fast)
+        assert dev.resolve_bf16("auto") is fast and dev.resolve_bf16(" AUTO ") is fast
+        assert dev.resolve_bf16(True) is True and dev.resolve_bf16(False) is False
+    for bad in ("yes", 1, None):
+        with pytest.raises(ReproduceError, match="bf16 must be"):
+            dev.resolve_bf16(bad)

@@ -88,6 +88,28 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return open_image(path).pixels
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """The (H, W) of an image file as :func:`read_image` returns it (EXIF orientation applied), from its header.
+
+    Decodes no pixels, so a survey of a whole dataset costs file opens only.
+
+    Raises:
+        ReproduceError: the file is missing, unreadable or not an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReproduceError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            # orientations 5-8 are the ones with a transpose: the upright image is W x H
+            return (w, h) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (h, w)
+    except Image.DecompressionBombError as exc:
+        raise ReproduceError(f"{path} is too large to read safely ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ReproduceError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+
+
 def to_rgb_array(im: Image.Image) -> np.ndarray:
     """Convert a PIL image of any common mode to uint8 (H, W, 3) (see module doc)."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):

@@ -7,7 +7,8 @@ import pandas as pd
 from ..imresize import imresize_uint8, resize_pil_bicubic
 from ..metrics import psnr
 from .datasets import ImageSet, protocol_crop
-from .images import to_tensor
+from .images import image_size, to_tensor
+from .locate import dataset_files
 
 # DIV2K's 800 training images are about 2040 x 1356 each (their typical 2K size): the paper's training pixels.
 DIV2K_TRAIN_MEGAPIXELS = 800 * 2040 * 1356 / 1e6
@@ -22,10 +23,9 @@ def dataset_table(roles: dict[str, list[str]]) -> pd.DataFrame:
     rows = []
     for role, names in roles.items():
         for name in names:
-            images = ImageSet(name)
-            heights = [img.shape[0] for img in images]
-            widths = [img.shape[1] for img in images]
-            rows.append({"role": role, "set": name, "images": len(images),
+            sizes = [image_size(p) for p in dataset_files(name)]  # headers only: no pixels decoded
+            heights, widths = [h for h, _ in sizes], [w for _, w in sizes]
+            rows.append({"role": role, "set": name, "images": len(sizes),
                          "widths": f"{min(widths)}-{max(widths)}", "heights": f"{min(heights)}-{max(heights)}",
                          "megapixels": sum(h * w for h, w in zip(heights, widths)) / 1e6})
     return pd.DataFrame(rows)

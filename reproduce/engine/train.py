@@ -50,7 +50,7 @@ from ..models import load_checkpoint, make, save_checkpoint, save_weights
 from ..normalize import to_model
 from ..provenance import provenance
 from .adversarial import AdversarialStep
-from ..device import autocast_context
+from ..device import autocast_context, has_bf16_kernels
 from .schedule import lr_at
 
 
@@ -101,6 +101,9 @@ def train(cfg: dict, resume: bool = False, log: Callable[[str], None] = print, s
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training {cfg['model']['name']} ({n_params / 1e6:.2f} M parameters) on {len(images)} images, "
         f"device {device} x {world} process(es), bf16 {t['bf16']}, steps {step}..{t['steps']}")
+    if t["bf16"] and not has_bf16_kernels(device):
+        log(f"warning: train.bf16 is true but {device} has no fast bf16 kernels (a CPU needs AVX-512 or AMX): "
+            "every step will be many times slower than in fp32; set train.bf16: false on this machine")
 
     # Recorded once, at the start: the code that runs is the code checked out now.
     origin = provenance(device, seed=t["seed"], world_size=world, started_at_step=step)
