@@ -16,7 +16,7 @@ scales_in = [2, 3, 4]                                # in-distribution scales
 scales_out = [6, 8, 12, 18, 24, 30]                  # out-of-distribution scales
 scales_frac = [2.5, 3.7, 7.5, 13.3]                  # non-integer scales, inside and outside the training range
 limit = None                                         # first N images of every set (None: all of them)
-bf16 = True                                          # bf16 autocast for the model (see the check below)
+bf16 = "auto"                                        # bf16 autocast: true, false or "auto" (bf16 where the CPU has bf16 kernels, AVX-512 or AMX)
 perceptual_scales = [4]                              # scales that also get ST-LPIPS and NIQE (costly on large images)
 scores = "sample"                                    # "full": score every image; "extend": keep committed rows of unchanged weights, score the rest; "sample": recompute a fixed sample and check it
 sample_size = 3                                      # images per set recomputed in "sample" mode
@@ -44,6 +44,7 @@ from IPython.display import Markdown, display
 
 from reproduce import headline
 from reproduce.claims import gain_against_published
+from reproduce.device import resolve_bf16
 from reproduce.evaluate import example_outputs, file_digest, precision_check, score_table, stlpips_metric
 from reproduce.figures import difference_vs_scale, image_grid
 from reproduce.models import load
@@ -54,16 +55,19 @@ from reproduce.scores import carried_rows, images_to_score, settle_scores, weigh
 scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 model = load(checkpoint)
 scores_path = Path(scores_dir) / "03_evaluate.csv"
+bf16 = resolve_bf16(bf16)  # "auto": fp32 on a CPU without bf16 kernels, where bf16 is several times slower
 run = Run("03_evaluate", profile, checkpoint=checkpoint, bf16=bf16, scores=scores)
 display(Markdown(run.markdown()))
 
 # %% [markdown]
 # ## bf16 or fp32 for evaluation?
 #
-# Scoring every set at nine scales decodes about a billion queries; bf16
+# Scoring every set at every scale decodes billions of queries; bf16
 # autocast makes that several times faster on CPUs with AMX
-# (`results/benchmarks`). Before using it we measure, on `precision_set`,
-# how far it moves each PSNR from fp32's.
+# (`results/benchmarks`), and several times slower on CPUs without bf16
+# kernels (AVX2 only: `benchmarks/bf16_kernels.py`), where `bf16 = "auto"`
+# evaluates in fp32. Where bf16 is used we first measure, on
+# `precision_set`, how far it moves each PSNR from fp32's.
 
 # %%
 if bf16:
@@ -72,7 +76,7 @@ if bf16:
     display(Markdown(markdown_table(precision, ".4f") + f"\n\nLargest |bf16 − fp32| PSNR difference: "
                      f"{precision['difference'].abs().max():.4f} dB."))
 else:
-    display(Markdown("Evaluating in fp32 (`bf16 = False`): nothing to check."))
+    display(Markdown("Evaluating in fp32: nothing to check."))
 
 # %% [markdown]
 # ## Scoring every image

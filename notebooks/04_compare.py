@@ -36,7 +36,7 @@ scales_out = [6, 8, 12, 18, 24, 30]                  # out-of-distribution scale
 scales_frac = [2.5, 3.7, 7.5, 13.3]                  # non-integer scales (arbitrary-scale methods)
 limit = None                                         # first N images of every set (None: all of them)
 perceptual_scales = [4]                              # scales that also get ST-LPIPS and NIQE (costly on large images)
-bf16 = True                                          # bf16 autocast for the networks (checked in 03_evaluate)
+bf16 = "auto"                                        # bf16 autocast: true, false or "auto" (bf16 where the CPU has bf16 kernels; checked in 03_evaluate)
 scores = "sample"                                    # "full": score every image; "extend": keep committed rows of unchanged weights, score the rest; "sample": recompute a fixed sample and check it
 sample_size = 3                                      # images per set recomputed in "sample" mode
 scores_dir = "results/scores"                        # committed per-image scores (03_evaluate.csv is read from here too)
@@ -63,9 +63,11 @@ from reproduce import headline
 from reproduce.budget import budget_table
 from reproduce.claims import validation_gap
 from reproduce.config import load_config
+from reproduce.cost import cost_table
+from reproduce.device import resolve_bf16
 from reproduce.engine import read_stored_log, train_and_store
 from reproduce.evaluate import example_outputs, file_digest, score_table, stlpips_metric
-from reproduce.figures import difference_vs_scale, image_grid, loss_terms
+from reproduce.figures import difference_vs_scale, image_grid, loss_terms, training_curves_grid
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
@@ -78,6 +80,7 @@ ARBITRARY = {"SRCNN", "MetaSR"}  # scored at every scale; SRResNet/SRGAN are x4 
 checkpoints = {NAMES[b]: Path(checkpoint_dir) / f"{CONFIGS[b]}.pt" for b in baselines}
 scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 scores_path = Path(scores_dir) / "04_compare.csv"
+bf16 = resolve_bf16(bf16)  # "auto": fp32 on a CPU without bf16 kernels, where bf16 is several times slower
 run = Run("04_compare", profile, bf16=bf16, scores=scores)
 display(Markdown(run.markdown()))
 
@@ -114,6 +117,35 @@ trained = [m for m, p in checkpoints.items() if p.is_file()]
 missing = [m for m in checkpoints if m not in trained]
 if missing:
     display(Markdown(f"**Not evaluated (no checkpoint yet): {', '.join(missing)}.**"))
+
+# %% [markdown]
+# ## How each method trained
+#
+# Training loss (each method in its own loss: L1, or SRGAN's perceptual +
+# adversarial sum) and validation PSNR against the step, from the logs
+# committed beside the checkpoints.
+
+# %%
+logs = {m: read_stored_log(p) for m, p in {"LIIF": Path(liif_checkpoint), **checkpoints}.items() if Path(p).is_file()}
+fig = training_curves_grid(logs, "Training curves (validation set and scale as in each config)")
+save_figure(fig, "comparison_training_curves", figures_dir, run=run)
+plt.show()
+
+# %% [markdown]
+# ## What each method costs
+#
+# Parameters, multiply-adds per output pixel at ×4 (`reproduce.cost`:
+# convolutions and matrix products, implicit models on their reference
+# path) and measured seconds per output megapixel for a 64×64 input at ×4
+# on this machine (see the provenance for its CPU); bf16 only where the CPU
+# has bf16 kernels.
+
+# %%
+costed = {"bicubic": "bicubic", "LIIF": load(liif_checkpoint), **{m: load(checkpoints[m]) for m in trained}}
+cost = cost_table(costed, scale=4, bf16=bf16)
+save_table(cost, "comparison_cost", results_dir, run, floatfmt=".3g", caption="**Cost per method** at x4: parameters, "
+           "multiply-adds per output pixel, seconds per output megapixel on this machine's CPU (see provenance).")
+display(Markdown(markdown_table(cost, ".3g")))
 
 # %% [markdown]
 # ## Scoring every image

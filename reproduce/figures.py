@@ -47,20 +47,41 @@ def difference_map(a, b, title: str = "", scale: float = 8.0):
     return fig
 
 
-def training_curves(log: Sequence[dict], title: str = ""):
-    """Loss (left) and validation PSNR (right) against the step, from a training log."""
+def _plot_training(loss_ax, val_ax, log: Sequence[dict], name: str = "") -> None:
     losses = [(r["step"], r["loss"]) for r in log if "loss" in r]
     vals = [(r["step"], r["val_psnr"]) for r in log if "val_psnr" in r]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.5))
     if losses:
-        a.plot(*zip(*losses))
-    a.set_xlabel("step")
-    a.set_ylabel("L1 loss ([-1, 1] units)")
-    a.set_yscale("log")
+        loss_ax.plot(*zip(*losses))
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel(f"{name} training loss".strip())
+    loss_ax.set_yscale("log")
     if vals:
-        b.plot(*zip(*vals), "o-")
-    b.set_xlabel("step")
-    b.set_ylabel("validation PSNR (dB)")
+        val_ax.plot(*zip(*vals), "o-")
+    val_ax.set_xlabel("step")
+    val_ax.set_ylabel("validation PSNR (dB)")
+
+
+def training_curves(log: Sequence[dict], title: str = ""):
+    """Loss (left) and validation PSNR (right) against the step, from a training log."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.5))
+    _plot_training(a, b, log)
+    a.set_ylabel("L1 loss ([-1, 1] units)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_grid(logs: dict[str, Sequence[dict]], title: str = ""):
+    """One row per run: its training loss (left, log scale, in that run's own loss) and validation PSNR (right).
+
+    ``logs``: name -> training log (``engine.read_stored_log``). Losses of
+    different runs are in different units (L1, perceptual + adversarial), so
+    each row has its own axes.
+    """
+    fig, axes = plt.subplots(len(logs), 2, figsize=(11, 2.6 * len(logs)), squeeze=False)
+    for (name, log), (a, b) in zip(logs.items(), axes):
+        _plot_training(a, b, log, name)
+        b.set_title(name, fontsize=9, loc="left")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

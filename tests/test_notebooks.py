@@ -111,7 +111,7 @@ def test_evaluate_and_compare_score_every_image_and_claim(smoke_run, smoke_work)
         assert not table.duplicated(["method", "seed", "set", "image", "scale"]).any()
         n_images = table["image"].nunique()
         per_method = table.groupby("method")["scale"].nunique()
-        assert all(per_method[m] == 3 for m in arbitrary)  # smoke scales 2, 4, 6
+        assert all(per_method[m] == 4 for m in arbitrary)  # smoke scales 2, 2.5, 4, 6
         assert table.groupby(["method", "scale"]).size().eq(n_images).all()  # every image at every scale
         x4 = table[table["scale"] == 4]
         assert np.isfinite(x4[["stlpips", "niqe"]].to_numpy()).all()  # perceptual metrics at x4 ...
@@ -123,6 +123,11 @@ def test_evaluate_and_compare_score_every_image_and_claim(smoke_run, smoke_work)
         tested = claims[claims["verdict"] != "not tested"]
         assert np.isfinite(tested[["delta", "ci_low", "ci_high"]].to_numpy()).all(), name
         assert (tested["ci_low"] <= tested["delta"]).all() and (tested["delta"] <= tested["ci_high"]).all(), name
+    cost = pd.read_csv(smoke_work / "results" / "comparison_cost.csv").set_index("method")
+    assert set(cost.index) == {"bicubic", "LIIF", "MetaSR", "SRCNN", "SRResNet", "SRGAN"}
+    assert cost.loc["bicubic", "parameters"] == 0 and cost.drop("bicubic")["parameters"].gt(0).all()
+    assert cost.drop("bicubic")["MACs per output pixel"].gt(0).all() and cost["s/MP fp32"].gt(0).all()
+    assert (smoke_work / "figures" / "comparison_training_curves.png").is_file()
 
 
 def test_notebooks_have_a_parameters_cell_first():

@@ -1,0 +1,25 @@
+"""Figures that draw training logs: every run gets its row, with the logged points."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+from reproduce.figures import training_curves, training_curves_grid  # noqa: E402
+
+
+def _log(n, val_every=2):
+    return [{"step": s, "loss": 1.0 / s} for s in range(1, n + 1)] + \
+           [{"step": s, "val_psnr": 20 + s / 10} for s in range(val_every, n + 1, val_every)]
+
+
+def test_training_curves_grid_has_a_row_per_run_with_its_points():
+    fig = training_curves_grid({"A": _log(10), "B": _log(6, val_every=3)}, "t")
+    axes = fig.axes
+    assert len(axes) == 4
+    loss_a, val_a, loss_b, val_b = axes
+    assert len(loss_a.lines[0].get_xdata()) == 10 and len(val_b.lines[0].get_xdata()) == 2
+    assert val_a.lines[0].get_ydata()[-1] == 21.0 and "B" in loss_b.get_ylabel()
+
+
+def test_training_curves_single_run():
+    fig = training_curves(_log(4), "one")
+    assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
