@@ -75,10 +75,9 @@ from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import images_to_score, settle_scores, weights_id
+from reproduce.scores import check_mode, images_to_score, settle_scores, weights_id
 
-if scores not in ("full", "sample"):
-    raise ValueError(f"scores must be 'full' or 'sample', got {scores!r}")
+check_mode(scores, ("full", "sample"))
 runs = [(arm, seed) for arm in arms for seed in ablations.seeds_of(arm, liif_seeds, arm_seeds)]
 
 

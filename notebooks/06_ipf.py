@@ -77,11 +77,10 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import carried_rows, images_to_score, settle_scores, weights_id
+from reproduce.scores import carried_rows, check_mode, images_to_score, settle_scores, weights_id
 from reproduce.stats import summary_against
 
-if scores not in ("full", "extend", "sample"):
-    raise ValueError(f"scores must be 'full', 'extend' or 'sample', got {scores!r}")
+check_mode(scores)
 arm_paths = {arm: ipf_study.checkpoint_path(checkpoint_dir, arm) for arm in arms}
 baseline_paths = {"LIIF": Path(liif_checkpoint), "SRResNet": Path(checkpoint_dir) / "srresnet.pt",
                   "SRGAN": Path(checkpoint_dir) / "srgan.pt"}

@@ -70,14 +70,13 @@ from reproduce.metrics import psnr, ssim
 from reproduce.models import load, load_checkpoint
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.perceptual import load_stlpips
-from reproduce.scores import carried_rows, fixed_sample, images_left, score_methods, settle_scores, with_carried
+from reproduce.scores import carried_rows, check_mode, fixed_sample, images_left, score_methods, settle_scores, with_carried
 from reproduce.claims import paired_claim
 from reproduce.stats import summary_against
 from reproduce.thumbnails import choose_sources, write_pairs
 from reproduce.upscale_files import Job, upscale_files
 
-if scores not in ("full", "extend", "sample"):
-    raise ValueError(f"scores must be 'full', 'extend' or 'sample', got {scores!r}")
+check_mode(scores)
 CHECKPOINTS = {"SRCNN": Path(checkpoint_dir) / "srcnn.pt", "MetaSR": Path(checkpoint_dir) / "edsr-baseline-metasr.pt",
                "LIIF": Path(liif_checkpoint), "IPF": Path(checkpoint_dir) / "ipf.pt"}
 CHECKPOINTS = {name: path for name, path in CHECKPOINTS.items() if name in networks}

@@ -17,6 +17,7 @@
 # %% tags=["parameters"]
 profile = "report"                                   # parameter profile (set by `reproduce run`)
 results_dir = "results"                              # where the notebooks' tables are, and where the ledger goes
+readme = "README.md"                                 # README whose "results at a glance" block is rewritten from the ledger (None: leave it)
 
 # %%
 # Run from the repository root whatever the working directory (Jupyter opens notebooks in notebooks/).
@@ -28,7 +29,7 @@ import json
 import pandas as pd
 from IPython.display import Markdown, display
 
-from reproduce.ledger import ablation_overview, claims_files, collect, verdict_counts
+from reproduce.ledger import ablation_overview, claims_files, collect, glance, update_readme, verdict_counts
 from reproduce.report import Run, markdown_table, save_table
 
 run = Run("09_summary", profile)
@@ -58,6 +59,19 @@ save_table(ledger, "claims", results_dir, run)
 display(Markdown(markdown_table(verdict_counts(ledger))))
 shown = ledger.drop(columns=["budget"])
 display(Markdown(markdown_table(shown, floatfmt=".3f")))
+
+# %% [markdown]
+# ## The README's results at a glance
+#
+# Generated from this ledger and written between the README's markers, so
+# the README never states a count the ledger does not hold.
+
+# %%
+block = glance(ledger, stamp=f"Ledger written by `09_summary` at commit {(run.info.get('commit') or 'unknown')[:12]}"
+                             f"{' (uncommitted changes)' if run.info.get('dirty') else ''}, {run.info['time'][:10]}.")
+if readme:
+    update_readme(readme, block)
+display(Markdown(block))
 
 # %% [markdown]
 # ## The study's ablation table

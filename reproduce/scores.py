@@ -37,6 +37,21 @@ def row_keys(table: pd.DataFrame) -> list[tuple]:
     return list(table[list(ROW_KEY)].itertuples(index=False, name=None))
 
 
+MODES = ("full", "extend", "sample")
+
+
+def check_mode(mode: str, allowed: Iterable[str] = MODES) -> str:
+    """``mode`` if it is one of ``allowed`` scoring modes (a notebook's ``scores`` parameter), else a one-line error.
+
+    Raises:
+        ReproduceError: ``mode`` is not allowed (named with the allowed ones).
+    """
+    allowed = tuple(allowed)
+    if mode not in allowed:
+        raise ReproduceError(f"scores must be {', '.join(repr(m) for m in allowed[:-1])} or {allowed[-1]!r}, not {mode!r}")
+    return mode
+
+
 def fixed_sample(names: Iterable[str], n: int, seed: int = 0, always: Iterable[str] = ()) -> list[str]:
     """``n`` names drawn without replacement by a seeded generator, plus ``always`` (sorted, unique).
 
@@ -62,8 +77,7 @@ def images_to_score(mode: str, sets: Iterable[str], sample_size: int, limit: int
     """
     from .data import dataset_files
 
-    if mode not in ("full", "extend", "sample"):
-        raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
+    check_mode(mode)
     if mode != "sample":
         return None if limit is None else {s: [f.stem for f in dataset_files(s)[:limit]] for s in sets}
     return {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=seed) for s in sets}

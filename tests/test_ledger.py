@@ -60,3 +60,31 @@ def test_ablation_overview_sets_liifs_and_ipfs_arms_side_by_side(tmp_path):
     assert list(table["method"]) == ["LIIF-c", "IPF-nodual"] and list(table["reference"]) == ["LIIF", "IPF"]
     assert list(table["metric"]) == ["psnr", "stlpips"] and list(table["notebook"]) == ["05_ablations", "06_ipf"]
     assert table["delta"].tolist() == pytest.approx([-0.1, 0.02]) and pd.isna(table.loc[1, "paper_delta"])
+
+
+def test_glance_counts_verdicts_and_names_the_untested(tmp_path):
+    write_claims(tmp_path, "normals", "07_normals", ["reproduced", "within noise", "reproduced"])
+    text = ledger.glance(ledger.collect(tmp_path), stamp="ledger of commit abc")
+    row = next(line for line in text.splitlines() if line.startswith("| 07_normals"))
+    pending_07 = sum(nb == "07_normals" for _, _, nb, _ in ledger.PENDING)
+    assert [c.strip() for c in row.strip("|").split("|")] == ["07_normals", "2", "0", "1", str(pending_07)]  # VERDICTS order
+    total = next(line for line in text.splitlines() if line.startswith("| **all**"))
+    assert total.strip("|").split("|")[-1].strip() == str(len(ledger.PENDING))  # not tested: the pending claims
+    for _, claim, notebook, reason in ledger.PENDING:
+        assert f"* {claim} (`{notebook}`): {reason}" in text
+    assert text.endswith("ledger of commit abc")
+
+
+def test_update_readme_rewrites_only_the_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nBefore.\n\n{ledger.GLANCE_START}\nold\n{ledger.GLANCE_END}\n\nAfter.\n")
+    ledger.update_readme(readme, "new table\n")
+    assert readme.read_text() == f"# Title\n\nBefore.\n\n{ledger.GLANCE_START}\nnew table\n{ledger.GLANCE_END}\n\nAfter.\n"
+    ledger.update_readme(readme, "new table")  # idempotent
+    assert readme.read_text().count("new table") == 1
+    from reproduce.errors import ReproduceError
+
+    readme.write_text("# Title without markers\n")
+    with pytest.raises(ReproduceError, match="markers"):
+        ledger.update_readme(readme, "x")
+    assert readme.read_text() == "# Title without markers\n"  # untouched

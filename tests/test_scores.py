@@ -258,3 +258,14 @@ def test_images_left_and_with_carried_for_an_extending_run(tmp_path):
     assert check.set_index("metric").loc["psnr", "max_abs_diff"] == pytest.approx(0.01)
     with pytest.raises(ReproduceError, match="psnr of LIIF on S/i1"):
         with_carried(carried, fresh.assign(psnr=[27.0, 40.0]), [("LIIF", 0)])
+
+
+def test_check_mode_names_the_allowed_modes():
+    from reproduce.errors import ReproduceError
+    from reproduce.scores import check_mode
+
+    assert check_mode("extend") == "extend"
+    with pytest.raises(ReproduceError, match=r"scores must be 'full', 'extend' or 'sample', not 'fll'"):
+        check_mode("fll")
+    with pytest.raises(ReproduceError, match=r"scores must be 'full' or 'sample', not 'extend'"):
+        check_mode("extend", ("full", "sample"))
