@@ -102,7 +102,7 @@ def difference_vs_scale(diffs: pd.DataFrame, ylabel: str, paper: dict[float, flo
         # a small horizontal offset per set keeps overlapping bars readable on the log axis
         x = part["scale"] * (1 + 0.025 * (k - (len(sets) - 1) / 2))
         ax.errorbar(x, part["delta"], yerr=[part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]],
-                    fmt="o-", capsize=2, ms=4, label=name)
+                    fmt="o-", capsize=2, ms=4, label=name, color=SET_COLOURS.get(name))
     if paper:
         xs = sorted(paper)
         ax.plot(xs, [paper[x] for x in xs], "k--", marker="s", ms=4, label=paper_label)
@@ -124,6 +124,9 @@ def difference_vs_scale(diffs: pd.DataFrame, ylabel: str, paper: dict[float, flo
 # recognise a method by its colour across notebooks).
 METHOD_COLOURS = {"bicubic": "#7f7f7f", "SRCNN": "#8c564b", "SRResNet": "#9467bd", "SRGAN": "#e377c2",
                   "MetaSR": "#ff7f0e", "LIIF": "#1f77b4", "IPF": "#2ca02c"}
+# ... and one per test set, none of them a method's colour (black is kept for the papers' curves).
+SET_COLOURS = {"Set5": "#17becf", "Set14": "#bcbd22", "B100": "#393b79", "Urban100": "#843c39", "Kodak24": "#637939",
+               "benchmarks": "#8c6d31"}
 
 
 def contact_sheet(rows: Sequence[tuple[str, dict]], crop: tuple[int, int, int, int] | None = None,

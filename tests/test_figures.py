@@ -23,3 +23,17 @@ def test_training_curves_grid_has_a_row_per_run_with_its_points():
 def test_training_curves_single_run():
     fig = training_curves(_log(4), "one")
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
+
+
+def test_difference_vs_scale_draws_each_set_in_its_colour():
+    import pandas as pd
+    from matplotlib.colors import to_hex
+
+    from reproduce.figures import METHOD_COLOURS, SET_COLOURS, difference_vs_scale
+
+    assert not set(SET_COLOURS.values()) & set(METHOD_COLOURS.values())
+    diffs = pd.DataFrame({"set": ["Urban100", "Urban100", "Set5", "Set5"], "scale": [2.0, 4.0, 2.0, 4.0],
+                          "delta": [0.5, 0.3, 0.4, 0.2], "ci_low": [0.4, 0.2, 0.3, 0.1], "ci_high": [0.6, 0.4, 0.5, 0.3]})
+    fig = difference_vs_scale(diffs, "gain", paper={2.0: 0.1})
+    lines = {c.get_label(): to_hex(c.lines[0].get_color()) for c in fig.axes[0].containers}  # one errorbar per set
+    assert lines["Urban100"] == SET_COLOURS["Urban100"] and lines["Set5"] == SET_COLOURS["Set5"]
