@@ -124,7 +124,7 @@ def gap_growth_claim(scores, a: str, b: str, metric: str, inside, outside, *, cl
 
     The shape of a gap, not its sign: LIIF's paper finds LIIF - MetaSR small
     inside the training scales (x2-x4) and larger beyond them. Per image
-    (paired by ``set``/``image``; seed 0 or the methods' only seed) the
+    (paired by ``set``/``image``; averaged over a method's seeds) the
     advantage at scale s is g(s) = a - b (b - a for lower-is-better
     metrics); the per-image statistic is mean g over ``outside`` minus mean
     g over ``inside``, and its mean over images gets a bootstrap interval.
@@ -227,9 +227,13 @@ def catching_up_claim(log_a: list[dict], log_b: list[dict], a: str, b: str, *, a
     run per model and validation images that are few: say so beside it.
     """
     gap = validation_gap(log_a, log_b, after_step)
-    return trend_claim(gap["step"] / 1000, gap["gap"], -1, claim=f"{b} is still catching up with {a} (the gap falls)",
-                       a=a, b=b, metric="val_psnr",
-                       scope=f"validation PSNR gap per 1000 steps, steps {after_step + 1}-{int(gap['step'].max()) if len(gap) else '?'}")
+    claim = f"{b} is still catching up with {a} (the gap falls)"
+    if len(gap) and gap["gap"].mean() <= 0:  # b is not behind: there is no gap for "catching up" to explain
+        return ClaimResult(claim, a, b, "val_psnr", f"{b} is not behind {a} on validation (mean gap "
+                           f"{gap['gap'].mean():+.3f} dB); one run each", None, None, None, None, len(gap), "not tested")
+    return trend_claim(gap["step"] / 1000, gap["gap"], -1, claim=claim, a=a, b=b, metric="val_psnr",
+                       scope=f"validation PSNR gap per 1000 steps, steps {after_step + 1}-"
+                             f"{int(gap['step'].max()) if len(gap) else '?'}; one run each")
 
 
 def still_improving_claim(log: list[dict], name: str, *, last_fraction: float = 0.5) -> ClaimResult:

@@ -27,7 +27,8 @@ class PairedDifference:
 
     Attributes:
         delta: mean difference A - B (in the metric's units).
-        ci_low, ci_high: percentile bootstrap interval of ``delta`` at ``level``.
+        ci_low, ci_high: expanded percentile bootstrap interval of ``delta``
+            at ``level`` (:func:`expanded_tail`).
         win_rate: fraction of pairs where A is better (ties count one half).
         n_images: number of images; n_seeds: number of seed pairs (1 if none).
     """
@@ -41,6 +42,29 @@ class PairedDifference:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def expanded_tail(level: float, n: int) -> float:
+    """The tail probability of each end of an *expanded* percentile bootstrap interval at ``level`` for ``n`` values.
+
+    The plain percentile interval of a mean is too narrow for few values
+    (simulated coverage of a nominal 95 % interval: about 84 % for 5 values,
+    92 % for 14): it behaves like mean ± z·s/sqrt(n) with the plug-in s.
+    Hesterberg's expansion (2015, "What teachers should know about the
+    bootstrap", Am. Stat. 69(4)) takes the quantiles at Phi(-sqrt(n/(n-1)) *
+    t_{n-1}), which restores the t interval's width for small ``n`` and tends
+    to the plain percentiles for large ``n``: (1 - 0.95) / 2 = 0.025 becomes
+    about 0.001 for n = 5, 0.012 for n = 14 and 0.023 for n = 100.
+
+    Raises:
+        ValueError: ``n`` below 2 (one value says nothing about its spread).
+    """
+    from scipy import stats as sps
+
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 paired images, got {n}")
+    t = sps.t.ppf(0.5 + level / 2, n - 1)
+    return float(sps.norm.cdf(-np.sqrt(n / (n - 1)) * t))
 
 
 def paired_difference(a, b, *, lower_is_better: bool = False, n_boot: int = 10000, level: float = 0.95,
@@ -76,8 +100,8 @@ def paired_difference(a, b, *, lower_is_better: bool = False, n_boot: int = 1000
         seed_idx = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
         # Resample seeds and images independently: entry [k, i, j] = diff[seed_idx[k, i], img_idx[k, j]].
         boots = diff[seed_idx[:, :, None], img_idx[:, None, :]].mean(axis=(1, 2))
-    alpha = (1 - level) / 2
-    low, high = np.quantile(boots, [alpha, 1 - alpha])
+    tail = expanded_tail(level, n_images)
+    low, high = np.quantile(boots, [tail, 1 - tail])
     better = -diff if lower_is_better else diff
     win_rate = float(((better > 0).sum() + 0.5 * (better == 0).sum()) / better.size)
     return PairedDifference(float(diff.mean()), float(low), float(high), win_rate, n_images, n_seeds, level)
@@ -122,6 +146,9 @@ def compare_methods(scores, metric: str, method_a: str, method_b: str, *, by: tu
 
     lower = metric in LOWER_IS_BETTER
     rows = []
+    if "set" in scores.columns and "set" not in by:
+        # pair on (set, image): two sets may share an image name
+        scores = scores.assign(image=scores["set"].astype(str) + "/" + scores["image"].astype(str))
     a_rows, b_rows = scores[scores["method"] == method_a], scores[scores["method"] == method_b]
     for key, a_group in a_rows.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)

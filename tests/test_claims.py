@@ -161,3 +161,13 @@ def test_training_summary_reads_the_checkpoint_record():
     assert s["trained at commit"] == "abcdef012345 (dirty)" and s["datasets"] == "t91, b200"
     bare = training_summary({"step": 10})
     assert bare["training wall time (h)"] is None and bare["trained at commit"] is None and bare["datasets"] is None
+
+
+def test_catching_up_needs_b_behind_a():
+    from reproduce.claims import catching_up_claim
+
+    steps = range(500, 5001, 500)
+    liif = [{"step": s, "val_psnr": 28 + s / 5000} for s in steps]
+    ahead_and_pulling_away = [{"step": s, "val_psnr": 28 + s / 5000 + 0.1 + s / 20000} for s in steps]  # gap < 0, falling
+    r = catching_up_claim(liif, ahead_and_pulling_away, "LIIF", "MetaSR")
+    assert r.verdict == "not tested" and "not behind" in r.scope
