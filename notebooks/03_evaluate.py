@@ -67,14 +67,14 @@ display(Markdown(run.markdown()))
 # (`results/benchmarks`), and several times slower on CPUs without bf16
 # kernels (AVX2 only: `benchmarks/bf16_kernels.py`), where `bf16 = "auto"`
 # evaluates in fp32. Where bf16 is used we first measure, on
-# `precision_set`, how far it moves each PSNR from fp32's.
+# `precision_set`, how far it moves each image's PSNR from fp32's.
 
 # %%
 if bf16:
     precision = precision_check(model, precision_set, [2, 4, 12], limit=limit)
     save_table(precision, "evaluate_bf16_check", results_dir, run, floatfmt=".4f")
-    display(Markdown(markdown_table(precision, ".4f") + f"\n\nLargest |bf16 − fp32| PSNR difference: "
-                     f"{precision['difference'].abs().max():.4f} dB."))
+    display(Markdown(markdown_table(precision, ".4f") + f"\n\nLargest |bf16 − fp32| PSNR difference of one image: "
+                     f"{precision['max_abs_image_difference'].max():.4f} dB."))
 else:
     display(Markdown("Evaluating in fp32: nothing to check."))
 

@@ -162,12 +162,17 @@ def _scales(scales) -> str:
     return "/".join(f"{s:g}" for s in scales)
 
 
-def claims_by_set(scores, a: str, b: str, metric: str, *, claim: str, n_boot: int = 10000) -> list[ClaimResult]:
-    """:func:`paired_claim` on each test set of a one-scale score table: the per-set spread of "a beats b"."""
+def claims_by_set(scores, a: str, b: str, metric: str, *, claim: str, caveat: str = "",
+                  n_boot: int = 10000) -> list[ClaimResult]:
+    """:func:`paired_claim` on each test set of a one-scale score table: the per-set spread of "a beats b".
+
+    ``caveat`` (e.g. "one trained model per method") is added to every scope.
+    """
     out = []
     for set_name, part in scores.groupby("set", sort=True):
         scale = part["scale"].unique()
         where = f"{set_name}, x{scale[0]:g}" if len(scale) == 1 else set_name
+        where += f"; {caveat}" if caveat else ""
         out.append(paired_claim(part, a, b, metric, claim=claim, scope=where, n_boot=n_boot))
     return out
 

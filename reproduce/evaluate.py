@@ -216,14 +216,22 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
 def precision_check(model, set_name: str, scales: Iterable[float], limit: int | None = None):
     """PSNR of ``model`` on ``set_name`` in fp32 and with bf16 autocast, per scale: what bf16 costs in accuracy.
 
-    Returns a DataFrame ``set, scale, images, psnr, ssim, psnr_bf16, difference``
-    (bf16 - fp32, dB).
+    Image by image, so that per-image shifts cannot cancel in a mean.
+    Returns a DataFrame ``set, scale, images, psnr, psnr_bf16, difference,
+    max_abs_image_difference``: set means in fp32 and bf16, the mean of the
+    per-image differences bf16 - fp32 (dB) and the largest per-image |bf16 - fp32|.
     """
     import pandas as pd
 
-    fp32 = pd.DataFrame(evaluate(model, [set_name], scales, limit=limit))
-    half = pd.DataFrame(evaluate(model, [set_name], scales, limit=limit, bf16=True))
-    return fp32.assign(psnr_bf16=half["psnr"], difference=half["psnr"] - fp32["psnr"])
+    images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
+    fp32 = score_images(model, "fp32", [set_name], scales, images=images)
+    half = score_images(model, "bf16", [set_name], scales, images=images, bf16=True)
+    both = fp32.merge(half, on=["set", "image", "scale"], suffixes=("", "_bf16"))
+    both["d"] = both["psnr_bf16"] - both["psnr"]
+    out = both.groupby(["set", "scale"], sort=False).agg(
+        images=("image", "nunique"), psnr=("psnr", "mean"), psnr_bf16=("psnr_bf16", "mean"), difference=("d", "mean"),
+        max_abs_image_difference=("d", lambda d: float(d.abs().max())))
+    return out.reset_index()
 
 
 def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], scales: dict[str, Iterable[float]],

@@ -83,7 +83,8 @@ def against_reference(scores: pd.DataFrame, reference: str, scale: float, metric
     """Every method against ``reference`` at one scale, set by set: means and paired differences.
 
     One block of ``stats.summary_against`` rows per set (a ``set`` column
-    first): means of ``metrics``, ``Δ<metric> vs <reference>`` as "delta
+    first), every method on the same images (those all of them scored on
+    every paired metric): means of ``metrics``, ``Δ<metric> vs <reference>`` as "delta
     [ci_low, ci_high]" and ``wins (<metric>)`` for PSNR and the perceptual
     metrics measured at that scale.
     """
@@ -96,7 +97,10 @@ def against_reference(scores: pd.DataFrame, reference: str, scale: float, metric
     for set_name, rows in part.groupby("set", sort=False):
         if reference not in set(rows["method"]):
             continue
-        s = summary_against(rows.dropna(subset=list(paired)), reference, metrics=metrics, paired=paired, extra=())
+        rows = rows.dropna(subset=list(paired))
+        # every method's means over the same images: those every method scored on every paired metric
+        common = set.intersection(*(set(g["image"]) for _, g in rows.groupby("method")))
+        s = summary_against(rows[rows["image"].isin(common)], reference, metrics=metrics, paired=paired, extra=())
         s.insert(0, "set", set_name)
         out.append(s)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -287,7 +291,7 @@ def comparison_claims(scores: pd.DataFrame, logs: dict[str, list[dict]] | None =
     for metric, claim in (("psnr", "LIIF has higher PSNR than SRResNet at x4"),
                           ("stlpips", "LIIF has lower ST-LPIPS than SRResNet at x4")):
         part = x4.dropna(subset=[metric]) if metric in x4.columns else x4.iloc[:0]
-        found = claims_by_set(part, "LIIF", "SRResNet", metric, claim=claim, n_boot=n_boot)
+        found = claims_by_set(part, "LIIF", "SRResNet", metric, claim=claim, caveat=ONE_MODEL, n_boot=n_boot)
         out += found or [ClaimResult(claim, "LIIF", "SRResNet", metric, f"benchmarks, x4; no {metric} scores",
                                      None, None, None, None, 0, "not tested")]
     both = _at(pooled(scores), 4)

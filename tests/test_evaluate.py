@@ -1,9 +1,9 @@
 """Per-image scoring of several methods (evaluate.score_table) and the bf16 precision check."""
-import math
 
 import numpy as np
 import pytest
 
+import torch
 import torch.nn.functional as F
 from conftest import liif_spec
 
@@ -52,13 +52,16 @@ def test_score_table_resumes_from_its_partial_file(tmp_path):
     assert np.allclose(again["psnr"], first["psnr"], rtol=1e-5, atol=0)
 
 
-@pytest.mark.slow
-def test_precision_check_reports_the_bf16_difference():
+def test_precision_check_compares_image_by_image():
+    torch.manual_seed(0)
     model = make(liif_spec()).eval()
-    check = ev.precision_check(model, "sample", [2], limit=1)
-    assert list(check.columns[-2:]) == ["psnr_bf16", "difference"]
-    assert math.isclose(check["difference"].item(), check["psnr_bf16"].item() - check["psnr"].item())
-    assert abs(check["difference"].item()) < 1.0  # bf16 rounding, not a different model
+    check = ev.precision_check(model, "sample", [2], limit=2)
+    assert check.columns.tolist() == ["set", "scale", "images", "psnr", "psnr_bf16", "difference", "max_abs_image_difference"]
+    row = check.iloc[0]
+    # the fp32 mean is the evaluation's own set mean, computed by the other path (evaluate)
+    assert row["psnr"] == pytest.approx(ev.evaluate(model, ["sample"], [2], limit=2)[0]["psnr"], abs=1e-9)
+    assert row["images"] == 2 and row["difference"] != 0  # bf16 was applied
+    assert row["max_abs_image_difference"] >= abs(row["difference"]) and row["max_abs_image_difference"] < 1.0
 
 
 def test_stlpips_metric_reuses_the_reference_features_without_changing_the_distance():

@@ -82,21 +82,75 @@ def test_gap_by_scale_on_stand_in_and_pooled_benchmarks():
     assert g.loc[("benchmarks", 12.0), "paper (DIV2K)"] == pytest.approx(23.71 - 23.55)
 
 
-def test_evaluate_claims_verdicts_per_set():
+def test_evaluate_claims_verdicts_per_set_and_scale():
+    # gains differ between x4 and x30, so a claim read at the wrong scale gets the wrong verdict
+    gains = {"A": (3.0, 0.0), "B": (1.0, 2.0), "C": (0.0, 1.0)}
     values = {}
-    for s, gain in (("A", 3.0), ("B", 1.0), ("C", 0.0)):
-        for scale in (4, 30):
+    for s, (g4, g30) in gains.items():
+        for scale, gain in ((4, g4), (30, g30)):
             values[("bicubic", s, scale)] = 25.0
             values[("LIIF", s, scale)] = 25.0 + gain
     claims = headline.evaluate_claims(table(values, noise=0.3), n_boot=2000)
     def by(set_name, start):
         return [c.verdict for c in claims if c.scope.startswith(set_name + ",") and c.claim.startswith(start)]
     assert len(claims) == 9
-    assert by("A", "LIIF reaches the study's bar") == ["reproduced"]
-    assert by("B", "LIIF reaches the study's bar") == ["contradicted"]
+    assert by("A", "LIIF reaches the study's bar") == ["reproduced"]      # x4 gain 3 dB
+    assert by("B", "LIIF reaches the study's bar") == ["contradicted"]    # x4 gain 1 dB (x30's 2 dB must not count)
+    assert by("A", "LIIF beats bicubic far outside") == ["within noise"]  # x30 gain 0
     assert by("C", "LIIF beats bicubic inside") == ["within noise"]
-    assert by("B", "LIIF beats bicubic far outside") == ["reproduced"]
+    assert by("C", "LIIF beats bicubic far outside") == ["reproduced"]
     assert all("x30" in c.scope for c in claims if "far outside" in c.claim)
+
+
+def x4_table(n_images: int = 20, seed: int = 3) -> pd.DataFrame:
+    """x4 scores of LIIF, SRResNet, SRGAN, SRCNN on Set5 and Set14: SRGAN trades PSNR for ST-LPIPS and NIQE."""
+    rng = np.random.default_rng(seed)
+    means = {"LIIF": (30.0, 0.20, 6.0), "SRResNet": (30.2, 0.18, 6.0), "SRGAN": (28.5, 0.10, 4.0),
+             "SRCNN": (29.0, 0.25, 7.0)}
+    rows = []
+    for set_name in ("Set5", "Set14"):
+        hard = rng.normal(0, 1.0, n_images)
+        for method, (p, l, n) in means.items():
+            for j in range(n_images):
+                rows.append({"method": method, "seed": 0, "set": set_name, "image": f"img{j:02d}", "scale": 4.0,
+                             "psnr": p + hard[j] + rng.normal(0, 0.05), "ssim": 0.8,
+                             "stlpips": l + 0.01 * hard[j] + rng.normal(0, 0.005), "niqe": n + rng.normal(0, 0.1)})
+    return pd.DataFrame(rows)
+
+
+def test_comparison_claims_srgan_srresnet_and_set5_directions():
+    claims = {(c.claim, c.scope.split(";")[0]): c for c in headline.comparison_claims(x4_table(), logs=None, n_boot=2000)}
+    assert claims[("SRGAN gives up PSNR against SRResNet", "benchmarks pooled, x4")].verdict == "reproduced"
+    assert claims[("SRGAN has lower ST-LPIPS than SRResNet", "benchmarks pooled, x4")].verdict == "reproduced"
+    assert claims[("SRGAN has lower NIQE than SRResNet", "benchmarks pooled, x4")].verdict == "reproduced"
+    liif_res = claims[("LIIF has lower ST-LPIPS than SRResNet at x4", "Set14, x4")]
+    assert liif_res.verdict == "contradicted" and "one trained model" in liif_res.scope
+    assert claims[("LIIF has higher PSNR than SRResNet at x4", "Set5, x4")].verdict == "contradicted"
+    assert claims[("LIIF has higher PSNR than SRCNN (course report, Set5)", "Set5, x4")].verdict == "reproduced"
+    assert claims[("LIIF has higher PSNR than SRGAN (course report, Set5)", "Set5, x4")].delta == pytest.approx(1.5, abs=0.1)
+
+
+def test_srgan_psnr_drop_sign_and_published():
+    d = headline.srgan_psnr_drop(x4_table(), n_boot=1000).set_index("set")
+    assert d.loc["Set5", "delta"] == pytest.approx(-1.7, abs=0.1)  # SRGAN - SRResNet
+    assert d.loc["Set5", "published"] < 0 and d.loc["Set5", "ci_high"] < 0
+
+
+def test_against_reference_uses_the_same_images_for_every_method():
+    t = x4_table(n_images=6)
+    t.loc[(t["method"] == "SRGAN") & (t["set"] == "Set5") & (t["image"] == "img00"), "niqe"] = np.nan
+    a = headline.against_reference(t, "LIIF", 4).set_index(["set", "method"])
+    assert (a.loc["Set5", "images"] == 5).all() and (a.loc["Set14", "images"] == 6).all()
+    kept = t[(t["set"] == "Set5") & (t["image"] != "img00")]
+    assert a.loc[("Set5", "LIIF"), "psnr"] == pytest.approx(kept[kept["method"] == "LIIF"]["psnr"].mean())
+
+
+def test_report_set5_table_puts_ours_beside_the_report_and_classic():
+    r = headline.report_set5_table(headline.set_means(x4_table())).set_index("method")
+    assert r.loc["SRGAN", "ours PSNR"] == pytest.approx(x4_table().query("method == 'SRGAN' and set == 'Set5'")["psnr"].mean())
+    assert r.loc["bicubic", "images"] == 0 and np.isnan(r.loc["bicubic", "ours PSNR"])
+    from reproduce import paper
+    assert r.loc["SRGAN", "classic PSNR"] == paper.CLASSIC_X4["SRGAN"]["Set5"][0]
 
 
 def test_margin_claim_for_a_lower_is_better_metric():
