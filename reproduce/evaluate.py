@@ -125,6 +125,9 @@ def score_pairs(run: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor], pa
     return out
 
 
+SAVE_EVERY_S = 60.0  # a resumable scoring run writes its partial file at least this often (and after every scale)
+
+
 def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float], *, seed: int = -1,
                  images: dict[str, Iterable[str]] | None = None, bf16: bool = False, chunk: int = 30000,
                  extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None,
@@ -175,6 +178,16 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
         done = pd.concat([done, mine], ignore_index=True).drop_duplicates(list(ROW_KEY)) if len(done) else mine
     have = set(row_keys(done)) if len(done) else set()
     rows = done.to_dict("records")
+    saved_at = time.perf_counter()
+
+    def save():
+        # the rows computed here (never the reused ones), rewritten whole and atomically
+        nonlocal saved_at
+        Path(partial).parent.mkdir(parents=True, exist_ok=True)
+        own = [r for r in rows if tuple(r[k] for k in ROW_KEY) not in reused]
+        write_text_atomic(Path(partial), pd.DataFrame(own).to_csv(index=False, float_format="%.6g"))
+        saved_at = time.perf_counter()
+
     for set_name in sets:
         files = dataset_files(set_name)
         if images is not None and set_name in images:
@@ -194,10 +207,10 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
                 row.pop("index")
                 rows.append({"method": name, "seed": seed, "set": set_name, "image": f.stem, "scale": float(scale),
                              **row, "seconds": time.perf_counter() - start})
+                if partial is not None and time.perf_counter() - saved_at > SAVE_EVERY_S:
+                    save()  # a slow set (Urban100 on a CPU) loses at most a minute of work when stopped
             if partial is not None:
-                Path(partial).parent.mkdir(parents=True, exist_ok=True)
-                own = [r for r in rows if tuple(r[k] for k in ROW_KEY) not in reused]
-                write_text_atomic(Path(partial), pd.DataFrame(own).to_csv(index=False, float_format="%.6g"))
+                save()
             if progress:
                 part = [r for r in rows if r["set"] == set_name and r["scale"] == float(scale) and r["method"] == name
                         and r["seed"] == seed]

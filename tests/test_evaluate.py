@@ -52,6 +52,28 @@ def test_score_table_resumes_from_its_partial_file(tmp_path):
     assert np.allclose(again["psnr"], first["psnr"], rtol=1e-5, atol=0)
 
 
+def test_an_interrupted_scale_keeps_the_images_already_scored(tmp_path, monkeypatch):
+    from reproduce.data import dataset_files
+
+    monkeypatch.setattr(ev, "SAVE_EVERY_S", 0.0)  # save after every image
+    nearest, calls = _counting_method()
+
+    def dies_on_the_second_image(lr, size):
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # stopped by hand in the middle of a scale
+        return nearest(lr, size)
+
+    two = {"sample": [f.stem for f in dataset_files("sample")[:2]]}
+    partial = tmp_path / "scores.partial.csv"
+    with pytest.raises(KeyboardInterrupt):
+        ev.score_table({"m": (dies_on_the_second_image, 0)}, ["sample"], {"m": [2]}, partial=partial, images=two)
+    import pandas as pd
+    kept = pd.read_csv(partial)
+    assert kept["image"].tolist() == two["sample"][:1] and len(calls) == 1
+    again = ev.score_table({"m": (nearest, 0)}, ["sample"], {"m": [2]}, partial=partial, images=two)
+    assert sorted(again["image"]) == sorted(two["sample"]) and len(calls) == 2  # only the second image is computed
+
+
 def test_precision_check_compares_image_by_image():
     torch.manual_seed(0)
     model = make(liif_spec()).eval()
