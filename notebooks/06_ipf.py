@@ -143,7 +143,7 @@ for arm in trained:
 # what is missing (a new arm, set or scale), recording which run computed
 # which rows in the table's provenance; in `sample` mode a
 # fixed random sample of images per set is recomputed and compared with the
-# committed table within `reproduce.scores.TOLERANCE` (NIQE within 1e-3),
+# committed table within `reproduce.scores.TOLERANCE`,
 # and every table below is read from the committed file. The cell says which.
 
 # %%
@@ -162,7 +162,7 @@ computed = pd.concat(parts, ignore_index=True)
 
 # %%
 settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=eval_sets, scales=eval_scales,
-                        tolerance={"niqe": 1e-3}, carried=carried)
+                        carried=carried)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "

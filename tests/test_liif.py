@@ -219,3 +219,13 @@ def test_fused_op_probe_is_per_dtype_and_falls_back(monkeypatch):
     assert liif_fast._FUSED_OK == {torch.bfloat16: False}
     torch.testing.assert_close(out, reference, atol=2e-2, rtol=0)
     assert liif_fast._fused_linear_relu_works(torch.float32)  # fp32 still takes the (stand-in) fused path
+
+
+def test_block_queries_are_sized_by_bytes(monkeypatch):
+    monkeypatch.setattr(liif_fast, "BLOCK", None)
+    assert liif_fast.block_queries(4, 256, torch.float32) == 2048
+    assert liif_fast.block_queries(4, 256, torch.bfloat16) == 4096
+    assert liif_fast.block_queries(1, 256, torch.float32) == 8192  # no local ensemble: one shift
+    assert liif_fast.block_queries(4, 2**20, torch.float32) == 256  # never below 256 queries
+    monkeypatch.setattr(liif_fast, "BLOCK", 300)
+    assert liif_fast.block_queries(4, 256, torch.float32) == 300

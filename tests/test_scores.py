@@ -269,3 +269,15 @@ def test_check_mode_names_the_allowed_modes():
         check_mode("fll")
     with pytest.raises(ReproduceError, match=r"scores must be 'full' or 'sample', not 'extend'"):
         check_mode("extend", ("full", "sample"))
+
+
+def test_niqe_tolerance_and_per_call_overrides():
+    committed = _table().assign(niqe=10.0)
+    near, far = committed.iloc[[1]].copy(), committed.iloc[[1]].copy()
+    near["niqe"] += 0.01  # float rounding on another CPU: accepted
+    far["niqe"] += 0.2    # a changed model or metric: refused
+    assert compare_recomputed(committed, near).set_index("metric").loc["niqe", "max_abs_diff"] == pytest.approx(0.01)
+    with pytest.raises(ReproduceError, match="niqe of bicubic"):
+        compare_recomputed(committed, far)
+    with pytest.raises(ReproduceError, match="tolerance 0.001"):
+        compare_recomputed(committed, near, {"niqe": 1e-3})  # a caller may be stricter
