@@ -91,9 +91,9 @@ else:
 # keeps the committed rows of unchanged weights and scores only what is
 # missing (a set, a scale); in `sample` mode (the `report` profile) a fixed
 # random sample of `sample_size` images per set is recomputed now and
-# compared with the committed table within `reproduce.scores.TOLERANCE`
-# (NIQE within 1e-3), and every table is read from the committed file. The
-# cell below says which numbers were computed now and which were read.
+# compared with the committed table within `reproduce.scores.TOLERANCE`,
+# and every table is read from the committed file. The cell below says
+# which numbers were computed now and which were read.
 
 # %%
 methods = {"bicubic": ("bicubic", -1), "LIIF": (model, 0)}
@@ -106,7 +106,7 @@ computed = score_table(methods, sets, {m: scales for m in methods}, metric_scale
                        bf16=bf16, partial=partial if scores != "sample" else None,
                        reuse=carried.rows if carried else None, progress=print)
 settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=sets, scales=scales,
-                        tolerance={"niqe": 1e-3}, carried=carried)
+                        carried=carried)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"

@@ -181,7 +181,7 @@ computed = score_table(methods, sets, {m: scales if m in ARBITRARY else list(sca
                        bf16=bf16, partial=partial if scores != "sample" else None,
                        reuse=carried.rows if carried else None, progress=print)
 settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=sets, scales=scales,
-                        tolerance={"niqe": 1e-3}, carried=carried)
+                        carried=carried)
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"
                      + markdown_table(settled.check, ".5f")))
