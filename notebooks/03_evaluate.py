@@ -82,9 +82,9 @@ else:
 # ## Scoring every image
 #
 # Bicubic and LIIF on every image of every set at every scale, the
-# non-integer `scales_frac` included (PSNR, SSIM;
-# ST-LPIPS (alex) and NIQE at `perceptual_scales` only: on a 2-core CPU
-# they cost more per megapixel than decoding with LIIF). The per-image
+# non-integer `scales_frac` included (PSNR, SSIM; ST-LPIPS (alex) and NIQE
+# at `perceptual_scales` only, as they are costly on large images; each
+# row's `seconds` records what scoring it took). The per-image
 # scores are the source of every table below. In `full` mode every image is
 # scored and written to `results/scores/03_evaluate.csv` (resumable: an
 # interrupted run continues from its file under `partial_dir`); `extend`
