@@ -271,7 +271,7 @@ def ablation_claims(effects, set_name: str, small=(2.0,), large=(30.0,)) -> list
     Returns one dict per claim and scale with the ``ClaimResult`` fields
     (``claim, a, b, metric, scope, delta, ci_low, ci_high, win_rate,
     n_images, verdict``) plus ``paper``, the paper's delta. An arm or scale
-    without rows is "not tested".
+    without rows is "not tested", its scope saying which arm has no scores.
     """
     from .stats import verdict
 
@@ -284,8 +284,8 @@ def ablation_claims(effects, set_name: str, small=(2.0,), large=(30.0,)) -> list
             hit = part[(part["method"] == arm) & (part["scale"] == float(scale))]
             base = {"claim": wording, "a": arm, "b": "LIIF", "metric": "psnr", "scope": f"{set_name}, x{scale:g}"}
             if hit.empty or hit["delta"].isna().all():
-                rows.append({**base, "delta": None, "ci_low": None, "ci_high": None, "win_rate": None, "n_images": 0,
-                             "verdict": "not tested", "paper": None})
+                rows.append({**base, "scope": f"{base['scope']}; no scores for {arm}", "delta": None, "ci_low": None,
+                             "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested", "paper": None})
                 continue
             r = hit.iloc[0]
             rows.append({**base, "scope": _scope(base["scope"], r), "delta": r["delta"], "ci_low": r["ci_low"],
@@ -321,8 +321,8 @@ def fixed_scale_claims(effects, set_name: str) -> list[dict]:
                 "b": arm, "metric": "psnr", "scope": f"{set_name}, x{s}"}
         paper = round(DIV2K_EDSR_BASELINE["LIIF"][DIV2K_SCALES.index(s)] - fixed_paper[s], 4)
         if hit.empty or hit["delta"].isna().all():
-            rows.append({**base, "delta": None, "ci_low": None, "ci_high": None, "win_rate": None, "n_images": 0,
-                         "verdict": "not tested", "paper": paper})
+            rows.append({**base, "scope": f"{base['scope']}; no scores for {arm}", "delta": None, "ci_low": None,
+                         "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested", "paper": paper})
             continue
         r = hit.iloc[0]  # arm - LIIF: flip to LIIF - arm
         flipped = {"ci_low": -r["ci_high"], "ci_high": -r["ci_low"]}

@@ -156,11 +156,12 @@ def test_seed_spread_and_detectable_difference():
 
 def test_claims_from_the_effect_table():
     effects = ablations.effect_table(_scores(effect=-0.1), n_boot=2000)
-    rows = {(r["a"], r["scope"].split(", ")[1]): r for r in ablations.ablation_claims(effects, "Kodak24")}
+    rows = {(r["a"], r["scope"].split(";")[0].split(", ")[1]): r for r in ablations.ablation_claims(effects, "Kodak24")}
     assert rows[("LIIF-e", "x2")]["verdict"] == "reproduced" and rows[("LIIF-e", "x2")]["scope"] == "Kodak24, x2, 3 paired seeds"
     assert rows[("LIIF-e", "x2")]["n_images"] == 30
     assert rows[("LIIF-e", "x12")]["paper"] == pytest.approx(-0.05)
     assert rows[("LIIF-c", "x2")]["verdict"] == "not tested"  # no -c arm scored
+    assert rows[("LIIF-c", "x2")]["scope"] == "Kodak24, x2; no scores for LIIF-c"
     assert rows[("LIIF-c", "x30")]["verdict"] == "not tested"
     gains = ablations.effect_table(_scores(effect=+0.1), n_boot=2000)
     assert {r["verdict"] for r in ablations.ablation_claims(gains, "Kodak24") if r["a"] == "LIIF-e"} == {"contradicted"}
