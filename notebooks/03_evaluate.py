@@ -50,12 +50,14 @@ from reproduce.figures import difference_vs_scale, image_grid
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import carried_rows, images_to_score, settle_scores, weights_id
+from reproduce.scores import (carried_rows, images_to_score, scoring_precision, settle_scores, unscored_sets,
+                             weights_id)
 
 scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 model = load(checkpoint)
 scores_path = Path(scores_dir) / "03_evaluate.csv"
 bf16 = resolve_bf16(bf16)  # "auto": fp32 on a CPU without bf16 kernels, where bf16 is several times slower
+bf16 = scoring_precision(scores, scores_path, bf16)  # a sample is checked at the precision the committed rows were made in
 run = Run("03_evaluate", profile, checkpoint=checkpoint, bf16=bf16, scores=scores)
 display(Markdown(run.markdown()))
 
@@ -98,6 +100,8 @@ else:
 # %%
 methods = {"bicubic": ("bicubic", -1), "LIIF": (model, 0)}
 digests = {"LIIF": {"path": str(checkpoint), "sha256": file_digest(checkpoint)}}
+unscored = unscored_sets(scores, scores_path, sets)  # sets the committed evaluation does not hold yet
+sets_all, sets = sets, [s for s in sets if s not in unscored]
 chosen = images_to_score(scores, sets, sample_size, limit)
 carried = carried_rows(scores_path, digests) if scores == "extend" else None
 partial = Path(partial_dir) / f"03_evaluate-{weights_id(digests)}-{'bf16' if bf16 else 'fp32'}.partial.csv"
@@ -112,7 +116,10 @@ if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"
                      + markdown_table(settled.check, ".5f")))
 display(Markdown(f"**Scores**: {settled.source}. Images per set: "
-                 + ", ".join(f"{s} {n}" for s, n in table.groupby("set", sort=False)["image"].nunique().items()) + "."))
+                 + ", ".join(f"{s} {n}" for s, n in table.groupby("set", sort=False)["image"].nunique().items()) + "."
+                 + (f"\n\n**Not scored yet: {', '.join(unscored)}.** The committed evaluation does not hold "
+                    "these sets; they are left out of every table and their claims are *not tested*. "
+                    "`-p scores=extend` scores them and keeps the committed rows." if unscored else "")))
 
 # %% [markdown]
 # ## PSNR, SSIM, ST-LPIPS and NIQE per set and scale
@@ -205,7 +212,7 @@ save_figure(fig, "evaluate_crops", figures_dir, run=run)
 # the same way against the 2 dB margin.
 
 # %%
-claims = headline.evaluate_claims(table)
+claims = headline.evaluate_claims(table, sets=sets_all)
 save_table(pd.DataFrame([c.as_dict() for c in claims]), "evaluate_claims", results_dir, run)
 display(Markdown("\n".join(c.sentence("dB") for c in claims)))
 

@@ -73,7 +73,8 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.errors import ReproduceError
-from reproduce.scores import carried_rows, images_to_score, read_scores, settle_scores, weights_id
+from reproduce.scores import (carried_rows, images_to_score, read_scores, scoring_precision, settle_scores,
+                             unscored_sets, weights_id)
 
 NAMES = {"metasr": "MetaSR", "srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 CONFIGS = {"metasr": "edsr-baseline-metasr", "srcnn": "srcnn", "srresnet": "srresnet", "srgan": "srgan"}
@@ -82,6 +83,7 @@ checkpoints = {NAMES[b]: Path(checkpoint_dir) / f"{CONFIGS[b]}.pt" for b in base
 scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 scores_path = Path(scores_dir) / "04_compare.csv"
 bf16 = resolve_bf16(bf16)  # "auto": fp32 on a CPU without bf16 kernels, where bf16 is several times slower
+bf16 = scoring_precision(scores, scores_path, bf16)  # a sample is checked at the precision the committed rows were made in
 run = Run("04_compare", profile, bf16=bf16, scores=scores)
 display(Markdown(run.markdown()))
 
@@ -166,10 +168,13 @@ if recorded != file_digest(liif_checkpoint):
     raise ReproduceError(f"03_evaluate's committed scores are of other LIIF weights than {liif_checkpoint}: rerun 03 first")
 # LIIF's rows and the baselines' must come from one precision: bf16 moves a PSNR by up to a few hundredths of
 # a dB, the size of the LIIF - MetaSR gap the paper reports inside the training scales.
-baselines_bf16 = bf16 if scores != "sample" else read_scores(scores_path)[1].get("bf16")
-if liif_prov.get("bf16") is not None and baselines_bf16 is not None and bool(liif_prov["bf16"]) != bool(baselines_bf16):
+if liif_prov.get("bf16") is not None and bool(liif_prov["bf16"]) != bool(bf16):
     raise ReproduceError(f"03_evaluate's LIIF scores are {'bf16' if liif_prov['bf16'] else 'fp32'} and these baselines' "
-                         f"{'bf16' if baselines_bf16 else 'fp32'}: score both at one precision (-p bf16=true|false)")
+                         f"{'bf16' if bf16 else 'fp32'}: score both at one precision (-p bf16=true|false)")
+# In sample mode, a set that either committed table lacks is left out (and named below), not failed on.
+unscored = [s for s in sets if s in unscored_sets(scores, scores_path, sets)
+            or (scores == "sample" and s not in set(liif_rows["set"]))]
+sets_all, sets = sets, [s for s in sets if s not in unscored]
 methods = {m: (load(checkpoints[m]), 0) for m in trained}
 digests = {m: {"path": str(checkpoints[m]), "sha256": file_digest(checkpoints[m])} for m in trained}
 chosen = images_to_score(scores, sets, sample_size, limit)
@@ -190,7 +195,10 @@ table = pd.concat([liif_rows, settled.table], ignore_index=True)
 display(Markdown(f"**Scores**: baselines {settled.source}. LIIF and bicubic: {len(liif_rows)} rows read from "
                  f"`{Path(scores_dir) / '03_evaluate.csv'}` (computed {liif_prov.get('time', '?')} at commit "
                  f"{str(liif_prov.get('commit'))[:10]} on {liif_prov.get('device', '?')}; checked by `03_evaluate`). "
-                 "Images per set: " + ", ".join(f"{s} {n}" for s, n in table.groupby("set", sort=False)["image"].nunique().items()) + "."))
+                 "Images per set: " + ", ".join(f"{s} {n}" for s, n in table.groupby("set", sort=False)["image"].nunique().items()) + "."
+                 + (f"\n\n**Not scored yet: {', '.join(unscored)}.** The committed evaluations do not hold these "
+                    "sets; they are left out of every table and their claims are *not tested*. `-p scores=extend` "
+                    "(here and in `03_evaluate`) scores them." if unscored else "")))
 
 # %% [markdown]
 # ## PSNR, SSIM, ST-LPIPS and NIQE per set and scale

@@ -10,6 +10,7 @@ results; notebooks never type a threshold of their own.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Iterable
 
 from .stats import LOWER_IS_BETTER, compare_methods, verdict
 
@@ -163,13 +164,18 @@ def _scales(scales) -> str:
 
 
 def claims_by_set(scores, a: str, b: str, metric: str, *, claim: str, caveat: str = "",
-                  n_boot: int = 10000) -> list[ClaimResult]:
+                  sets: Iterable[str] | None = None, n_boot: int = 10000) -> list[ClaimResult]:
     """:func:`paired_claim` on each test set of a one-scale score table: the per-set spread of "a beats b".
 
     ``caveat`` (e.g. "one trained model per method") is added to every scope.
+    ``sets``: the sets the claim is about, in order (default: those in the
+    table, sorted); a set without rows gets ``not tested`` rather than
+    dropping out of the ledger.
     """
     out = []
-    for set_name, part in scores.groupby("set", sort=True):
+    names = sorted(set(scores["set"])) if sets is None else list(sets)
+    for set_name in names:
+        part = scores[scores["set"] == set_name]
         scale = part["scale"].unique()
         where = f"{set_name}, x{scale[0]:g}" if len(scale) == 1 else set_name
         where += f"; {caveat}" if caveat else ""

@@ -102,7 +102,7 @@ def difference_vs_scale(diffs: pd.DataFrame, ylabel: str, paper: dict[float, flo
         # a small horizontal offset per set keeps overlapping bars readable on the log axis
         x = part["scale"] * (1 + 0.025 * (k - (len(sets) - 1) / 2))
         ax.errorbar(x, part["delta"], yerr=[part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]],
-                    fmt="o-", capsize=2, ms=4, label=name, color=SET_COLOURS.get(name))
+                    fmt="o-", capsize=2, ms=4, label=name, color=SET_COLOURS.get(str(name).split()[0]))
     if paper:
         xs = sorted(paper)
         ax.plot(xs, [paper[x] for x in xs], "k--", marker="s", ms=4, label=paper_label)

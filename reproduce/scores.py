@@ -86,6 +86,42 @@ def images_to_score(mode: str, sets: Iterable[str], sample_size: int, limit: int
     return {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=seed) for s in sets}
 
 
+def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]:
+    """The sets of ``sets`` that the committed table at ``path`` holds no row of, in ``"sample"`` mode.
+
+    A full evaluation of a large set can take longer than one sitting on a
+    slow CPU (Urban100: about 1000 output megapixels per method); until an
+    ``"extend"`` run has scored it, a ``"sample"`` run leaves such a set out
+    and the notebook names it, its claims ``not tested``, instead of failing
+    or inventing rows. ``"full"`` and ``"extend"`` score every set: ``[]``.
+    A missing table leaves nothing out here (:func:`read_scores` then says
+    how to make it).
+    """
+    check_mode(mode)
+    path = Path(path)
+    if mode != "sample" or not path.is_file():
+        return []
+    held = set(read_table(path)["set"])
+    return [s for s in sets if s not in held]
+
+
+def scoring_precision(mode: str, path: str | Path, bf16: bool) -> bool:
+    """The precision a scoring run uses: ``bf16``, except in ``"sample"`` mode, the committed table's.
+
+    A sample is recomputed to check the committed rows, so it must be
+    computed as they were: bf16 moves single-image PSNRs by hundredths of a
+    dB, the size of :data:`TOLERANCE`, and a bf16 sample of fp32 rows would
+    test the precision rather than the code. A committed table that does not
+    record its precision (or is missing) leaves ``bf16`` as given.
+    """
+    check_mode(mode)
+    path = Path(path)
+    if mode != "sample" or not path.is_file():
+        return bool(bf16)
+    recorded = read_scores(path)[1].get("bf16")
+    return bool(bf16) if recorded is None else bool(recorded)
+
+
 def weights_id(digests: dict[str, dict]) -> str:
     """A short id of a set of checkpoints (``{key: {"sha256": ...}}``): 12 hex digits, order-independent.
 

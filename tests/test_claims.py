@@ -97,6 +97,8 @@ def test_claims_by_set_and_gain_against_published():
     t = gap_table({4: [0.5, 0.6, 0.4, -0.5, -0.6, -0.4]})
     by_set = claims_by_set(t, "A", "B", "psnr", claim="A beats B")
     assert [(c.scope, c.verdict) for c in by_set] == [("S, x4", "reproduced"), ("T, x4", "contradicted")]
+    by_set = claims_by_set(t, "A", "B", "psnr", claim="A beats B", sets=["T", "U"])
+    assert [c.verdict for c in by_set] == ["contradicted", "not tested"] and by_set[1].scope.startswith("U")
     gains = gain_against_published(t, "A", "B", {"S": 2.0})
     assert gains["set"].tolist() == ["S", "T"] and gains["delta"].tolist() == pytest.approx([0.5, -0.5])
     assert gains.loc[0, "fraction"] == pytest.approx(0.25) and pd.isna(gains.loc[1, "fraction"])

@@ -36,6 +36,14 @@ def test_set_means_counts_images_and_skips_missing_metric():
     assert list(wide.columns) == ["set", "method", "x2", "x4"]
 
 
+def test_benchmarks_label_names_the_benchmarks_without_scores():
+    four = table({("LIIF", s, 2): 30.0 for s in headline.BENCHMARKS}, n_images=2)
+    assert headline.benchmarks_label(four) == "benchmarks" and headline.pooled_scope(four) == "pooled benchmarks"
+    three = four[four["set"] != "Urban100"]
+    assert headline.benchmarks_label(three) == "benchmarks except Urban100 (not scored)"
+    assert headline.pooled_scope(three) == "pooled benchmarks except Urban100 (not scored)"
+
+
 def test_pooled_keeps_images_of_different_sets_apart():
     t = table({("LIIF", "Set5", 2): 30.0, ("LIIF", "Set14", 2): 29.0, ("LIIF", "Kodak24", 2): 28.0}, n_images=3)
     p = headline.pooled(t)
@@ -77,9 +85,10 @@ def test_gap_by_scale_on_stand_in_and_pooled_benchmarks():
             values[("LIIF", s, scale)] = 25.0 + gap
     g = headline.gap_by_scale(table(values), n_boot=2000).set_index(["set", "scale"])
     assert g.loc[("Kodak24", 12.0), "delta"] == pytest.approx(0.4, abs=0.05)
-    assert g.loc[("benchmarks", 12.0), "n_images"] == 40
+    pooled = "benchmarks except Set14, B100 (not scored)"  # the label names the benchmarks without scores
+    assert g.loc[(pooled, 12.0), "n_images"] == 40
     assert g.loc[("Kodak24", 2.0), "paper (DIV2K)"] == pytest.approx(34.67 - 34.64)
-    assert g.loc[("benchmarks", 12.0), "paper (DIV2K)"] == pytest.approx(23.71 - 23.55)
+    assert g.loc[(pooled, 12.0), "paper (DIV2K)"] == pytest.approx(23.71 - 23.55)
 
 
 def test_evaluate_claims_verdicts_per_set_and_scale():
@@ -100,6 +109,10 @@ def test_evaluate_claims_verdicts_per_set_and_scale():
     assert by("C", "LIIF beats bicubic inside") == ["within noise"]
     assert by("C", "LIIF beats bicubic far outside") == ["reproduced"]
     assert all("x30" in c.scope for c in claims if "far outside" in c.claim)
+    # a declared set without scores gets its three claims, not tested, instead of vanishing
+    claims = headline.evaluate_claims(table(values, noise=0.3), sets=["A", "Urban100"], n_boot=500)
+    assert len(claims) == 6 and [c.verdict for c in claims[3:]] == ["not tested"] * 3
+    assert all(c.scope.startswith("Urban100, x") for c in claims[3:])
 
 
 def x4_table(n_images: int = 20, seed: int = 3) -> pd.DataFrame:
@@ -120,9 +133,14 @@ def x4_table(n_images: int = 20, seed: int = 3) -> pd.DataFrame:
 
 def test_comparison_claims_srgan_srresnet_and_set5_directions():
     claims = {(c.claim, c.scope.split(";")[0]): c for c in headline.comparison_claims(x4_table(), logs=None, n_boot=2000)}
-    assert claims[("SRGAN gives up PSNR against SRResNet", "benchmarks pooled, x4")].verdict == "reproduced"
-    assert claims[("SRGAN has lower ST-LPIPS than SRResNet", "benchmarks pooled, x4")].verdict == "reproduced"
-    assert claims[("SRGAN has lower NIQE than SRResNet", "benchmarks pooled, x4")].verdict == "reproduced"
+    pooled = "pooled benchmarks except B100, Urban100 (not scored), x4"
+    assert claims[("SRGAN gives up PSNR against SRResNet", pooled)].verdict == "reproduced"
+    assert claims[("SRGAN has lower ST-LPIPS than SRResNet", pooled)].verdict == "reproduced"
+    assert claims[("SRGAN has lower NIQE than SRResNet", pooled)].verdict == "reproduced"
+    # a benchmark without scores stays in the ledger as not tested, per set
+    for set_name in ("B100", "Urban100"):
+        missing = claims[("LIIF has higher PSNR than SRResNet at x4", set_name)]
+        assert missing.verdict == "not tested" and "no scores" in missing.scope
     liif_res = claims[("LIIF has lower ST-LPIPS than SRResNet at x4", "Set14, x4")]
     assert liif_res.verdict == "contradicted" and "one trained model" in liif_res.scope
     assert claims[("LIIF has higher PSNR than SRResNet at x4", "Set5, x4")].verdict == "contradicted"

@@ -11,7 +11,7 @@ from reproduce.errors import ReproduceError
 from reproduce.metrics import psnr
 from reproduce.perceptual import load_stlpips
 from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, settle_scores, weights_id, write_scores
-from reproduce.scores import images_to_score
+from reproduce.scores import images_to_score, scoring_precision, unscored_sets
 
 
 def test_fixed_sample_is_stable_and_keeps_the_required_names():
@@ -281,3 +281,24 @@ def test_niqe_tolerance_and_per_call_overrides():
         compare_recomputed(committed, far)
     with pytest.raises(ReproduceError, match="tolerance 0.001"):
         compare_recomputed(committed, near, {"niqe": 1e-3})  # a caller may be stricter
+
+
+def test_unscored_sets_only_in_sample_mode_and_only_sets_without_rows(tmp_path):
+    path = _committed(tmp_path)  # the committed table holds set "S" only
+    assert unscored_sets("sample", path, ["S", "Urban100", "T"]) == ["Urban100", "T"]
+    assert unscored_sets("sample", path, ["S"]) == []
+    assert unscored_sets("full", path, ["S", "Urban100"]) == [] and unscored_sets("extend", path, ["T"]) == []
+    assert unscored_sets("sample", tmp_path / "none.csv", ["S"]) == []  # read_scores then says how to make it
+    with pytest.raises(ReproduceError):
+        unscored_sets("fast", path, ["S"])
+
+
+def test_scoring_precision_follows_the_committed_table_in_sample_mode(tmp_path):
+    path = tmp_path / "s.csv"
+    settle_scores("full", _table(), path, {"bf16": False}, WEIGHTS)
+    assert scoring_precision("sample", path, True) is False     # checked as the rows were made: fp32
+    assert scoring_precision("full", path, True) is True and scoring_precision("extend", path, False) is False
+    settle_scores("full", _table(), path, {"bf16": True}, WEIGHTS)
+    assert scoring_precision("sample", path, False) is True
+    _committed(tmp_path)  # provenance without a precision: as given
+    assert scoring_precision("sample", tmp_path / "s.csv", True) is True
