@@ -250,7 +250,8 @@ def precision_check(model, set_name: str, scales: Iterable[float], limit: int | 
 def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], scales: dict[str, Iterable[float]],
                 *, metric_scales: Iterable[float] = (), extra_metrics: dict[str, Callable] | None = None,
                 images: dict[str, Iterable[str]] | None = None, bf16: bool = False, partial: str | Path | None = None,
-                reuse=None, progress: Callable[[str], None] | None = None):
+                reuse=None, set_scales: dict[str, Iterable[float]] | None = None,
+                progress: Callable[[str], None] | None = None):
     """Per-image scores of several methods, each at its own scales: a notebook's whole score table.
 
     Args:
@@ -262,6 +263,11 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
             NIQE: costly on large images) are added; NaN elsewhere.
         images, bf16, partial, reuse, progress: as in :func:`score_images`
             (one ``partial`` file serves every method: it is keyed by row).
+        set_scales: set -> the only scales it is scored at (each method at
+            those of its own scales in the list); sets not named here get
+            every scale. For sets whose large images make every scale
+            costly (Urban100: about 1000 output megapixels per method over
+            13 scales).
 
     Returns:
         the rows of :func:`score_images`: the scales without extra metrics
@@ -270,19 +276,31 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
     import pandas as pd
 
     with_metrics = {float(s) for s in metric_scales}
+    sets = list(sets)
+    limits = {k: {float(s) for s in v} for k, v in (set_scales or {}).items()}
+
+    def allowed(set_name: str, chosen: list[float]) -> list[float]:
+        return [s for s in chosen if set_name not in limits or s in limits[set_name]]
+
+    # sets with the same scales are scored in one call (the unrestricted ones all together)
+    groups: dict[tuple, list[str]] = {}
+    for set_name in sets:
+        groups.setdefault(tuple(sorted(limits[set_name])) if set_name in limits else (), []).append(set_name)
     parts = []
     common = dict(bf16=bf16, partial=partial, reuse=reuse)
     for name, (method, seed) in methods.items():
-        plain = [float(s) for s in scales[name] if float(s) not in with_metrics]
-        if plain:
-            parts.append(score_images(method, name, sets, plain, seed=seed, images=images, progress=progress, **common))
+        for group in groups.values():
+            plain = allowed(group[0], [float(s) for s in scales[name] if float(s) not in with_metrics])
+            if plain:
+                parts.append(score_images(method, name, group, plain, seed=seed, images=images, progress=progress,
+                                          **common))
     # Where the extra metrics are measured, image by image across the methods: a metric that keeps the
     # reference's features (ST-LPIPS) then computes them once per image, not once per method.
     for set_name in sets:
         names = images[set_name] if images is not None and set_name in images else [f.stem for f in dataset_files(set_name)]
         for image in names:
             for name, (method, seed) in methods.items():
-                chosen = [float(s) for s in scales[name] if float(s) in with_metrics]
+                chosen = allowed(set_name, [float(s) for s in scales[name] if float(s) in with_metrics])
                 if chosen:
                     parts.append(score_images(method, name, [set_name], chosen, seed=seed, images={set_name: [image]},
                                               extra_metrics=extra_metrics, **common))

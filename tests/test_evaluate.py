@@ -100,3 +100,25 @@ def test_stlpips_metric_reuses_the_reference_features_without_changing_the_dista
             expected = float(model(sr[None], hr[None])[0])
         assert metric(sr, hr) == pytest.approx(expected, rel=1e-6, abs=1e-9)
     assert metric(hr2.clone(), hr2) == 0.0  # identical images
+
+
+def test_score_table_scores_a_set_with_its_own_scales_only(tmp_path):
+    from PIL import Image
+
+    from reproduce.data import dataset_files
+
+    folder = tmp_path / "large"
+    folder.mkdir()
+    chelsea = [f for f in dataset_files("sample") if f.stem == "chelsea"][0]
+    Image.open(chelsea).save(folder / "chelsea.png")
+    nearest, calls = _counting_method()
+    methods = {"bicubic": ("bicubic", -1), "nearest": (nearest, 0)}
+    t = ev.score_table(methods, ["sample", str(folder)], {"bicubic": [2, 3, 4], "nearest": [3, 4]},
+                       metric_scales=[4], extra_metrics={"one": lambda sr, hr: 1.0},
+                       images={"sample": ["chelsea"]}, set_scales={str(folder): [2, 4]})
+    got = sorted(zip(t["set"].map(lambda s: "large" if s.endswith("large") else s), t["method"], t["scale"]))
+    assert got == sorted([("sample", "bicubic", 2.0), ("sample", "bicubic", 3.0), ("sample", "bicubic", 4.0),
+                          ("sample", "nearest", 3.0), ("sample", "nearest", 4.0),
+                          ("large", "bicubic", 2.0), ("large", "bicubic", 4.0), ("large", "nearest", 4.0)])
+    assert len(calls) == 3  # nearest: sample x3, x4 and large x4 (its x3 is not in the large set's scales)
+    assert (t.loc[t["scale"] == 4, "one"] == 1.0).all()  # the extra metrics where both lists allow x4

@@ -109,6 +109,12 @@ def test_evaluate_claims_verdicts_per_set_and_scale():
     assert by("C", "LIIF beats bicubic inside") == ["within noise"]
     assert by("C", "LIIF beats bicubic far outside") == ["reproduced"]
     assert all("x30" in c.scope for c in claims if "far outside" in c.claim)
+    # a set scored at fewer scales is tested far out at its own largest scale
+    fewer = table({("bicubic", "U", 4): 25.0, ("LIIF", "U", 4): 27.0, ("bicubic", "U", 8): 25.0,
+                   ("LIIF", "U", 8): 25.5}, noise=0.1)
+    far = [c for c in headline.evaluate_claims(pd.concat([table(values), fewer]), n_boot=500) if "far outside" in c.claim]
+    assert [c.scope.split(";")[0] for c in far] == ["A, x30", "B, x30", "C, x30", "U, x8"]
+    assert far[-1].verdict == "reproduced"
     # a declared set without scores gets its three claims, not tested, instead of vanishing
     claims = headline.evaluate_claims(table(values, noise=0.3), sets=["A", "Urban100"], n_boot=500)
     assert len(claims) == 6 and [c.verdict for c in claims[3:]] == ["not tested"] * 3
