@@ -43,7 +43,7 @@ def macs_per_pixel(method, lr_size: tuple[int, int] = (32, 32), scale: int = 4) 
     from torch.utils.flop_counter import FlopCounterMode
 
     if isinstance(method, str):
-        return math.nan  # PIL / MATLAB-style resizers run outside torch: nothing to count
+        return math.nan  # the bicubic resizers gather and sum (no convolution or matmul): nothing FlopCounterMode counts
     size = (lr_size[0] * scale, lr_size[1] * scale)
     run = upscaler(reference_path(method))
     with FlopCounterMode(display=False) as counter:

@@ -285,7 +285,7 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
     # sets with the same scales are scored in one call (the unrestricted ones all together)
     groups: dict[tuple, list[str]] = {}
     for set_name in sets:
-        groups.setdefault(tuple(sorted(limits[set_name])) if set_name in limits else (), []).append(set_name)
+        groups.setdefault(("only", *sorted(limits[set_name])) if set_name in limits else ("all",), []).append(set_name)
     parts = []
     common = dict(bf16=bf16, partial=partial, reuse=reuse)
     for name, (method, seed) in methods.items():
@@ -304,9 +304,10 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
                 if chosen:
                     parts.append(score_images(method, name, [set_name], chosen, seed=seed, images={set_name: [image]},
                                               extra_metrics=extra_metrics, **common))
-        if progress and with_metrics and names:
+        measured = allowed(set_name, sorted(with_metrics))
+        if progress and measured and names:
             progress(f"{set_name:<9} {len(names)} images scored with {', '.join(extra_metrics or {})} at "
-                     f"x{', x'.join(f'{s:g}' for s in sorted(with_metrics))}")
+                     f"x{', x'.join(f'{s:g}' for s in measured)}")
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

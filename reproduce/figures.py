@@ -102,7 +102,7 @@ def difference_vs_scale(diffs: pd.DataFrame, ylabel: str, paper: dict[float, flo
         # a small horizontal offset per set keeps overlapping bars readable on the log axis
         x = part["scale"] * (1 + 0.025 * (k - (len(sets) - 1) / 2))
         ax.errorbar(x, part["delta"], yerr=[part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]],
-                    fmt="o-", capsize=2, ms=4, label=name, color=SET_COLOURS.get(str(name).split()[0]))
+                    fmt="o-", capsize=2, ms=4, label=name, color=set_colour(name))
     if paper:
         xs = sorted(paper)
         ax.plot(xs, [paper[x] for x in xs], "k--", marker="s", ms=4, label=paper_label)
@@ -127,6 +127,14 @@ METHOD_COLOURS = {"bicubic": "#7f7f7f", "SRCNN": "#8c564b", "SRResNet": "#9467bd
 # ... and one per test set, none of them a method's colour (black is kept for the papers' curves).
 SET_COLOURS = {"Set5": "#17becf", "Set14": "#bcbd22", "B100": "#393b79", "Urban100": "#843c39", "Kodak24": "#637939",
                "benchmarks": "#8c6d31"}
+
+
+def set_colour(name: str) -> str | None:
+    """A test set's colour; pooled sets ("Set5+Set14+B100", "benchmarks ...") share the benchmarks' colour."""
+    name = str(name)
+    if name in SET_COLOURS:
+        return SET_COLOURS[name]
+    return SET_COLOURS["benchmarks"] if "+" in name or name.startswith(("benchmarks", "pooled")) else None
 
 
 def contact_sheet(rows: Sequence[tuple[str, dict]], crop: tuple[int, int, int, int] | None = None,

@@ -44,18 +44,21 @@ def set_means(scores: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
     out.insert(0, "images", grouped["image"].nunique())
     out = out.reset_index()
     order = {c: {v: i for i, v in enumerate(dict.fromkeys(scores[c]))} for c in ("set", "method")}
-    rank = out["set"].map(order["set"]) * 10_000 + out["method"].map(order["method"]) * 1_000
-    return out.assign(_rank=rank).sort_values(["_rank", "scale"]).drop(columns="_rank").reset_index(drop=True)
+    ranked = out.assign(_set=out["set"].map(order["set"]), _method=out["method"].map(order["method"]))
+    return ranked.sort_values(["_set", "_method", "scale"]).drop(columns=["_set", "_method"]).reset_index(drop=True)
 
 
 def wide_by_scale(means: pd.DataFrame, value: str, index=("set", "method"), digits: int = 2) -> pd.DataFrame:
     """``means`` (:func:`set_means`) as one row per ``index`` and one column per scale (``x2``, ``x3``, ...).
 
-    Rows keep their first-appearance order; rows or scales without a value
-    of ``value`` are left out (e.g. ST-LPIPS at the scales it was not measured).
+    Rows keep their first-appearance order, columns ascend by scale whatever
+    set comes first; rows or scales without a value of ``value`` are left
+    out (e.g. ST-LPIPS at the scales it was not measured); a set scored at
+    fewer scales than the others shows NaN ('-') at the rest.
     """
     part = means.dropna(subset=[value])
     wide = part.pivot_table(index=list(index), columns="scale", values=value, sort=False).round(digits)
+    wide = wide.reindex(columns=sorted(wide.columns))
     wide.columns = [f"x{c:g}" for c in wide.columns]
     return wide.reset_index()
 
@@ -64,6 +67,24 @@ def pooled(scores: pd.DataFrame, sets=BENCHMARKS, name: str = "benchmarks") -> p
     """The rows of ``sets`` as one set called ``name``: images renamed ``<set>/<image>`` so they stay distinct."""
     part = scores[scores["set"].isin(list(sets))]
     return part.assign(image=part["set"] + "/" + part["image"], set=name)
+
+
+def benchmark_groups(scores: pd.DataFrame, sets=BENCHMARKS) -> list[tuple[str, pd.DataFrame]]:
+    """The benchmarks in ``scores``, pooled where they were scored alike: ``[(label, pooled rows), ...]``.
+
+    Sets with the same (method, scale) pairs are pooled (:func:`pooled`) and
+    labelled by their names ("Set5+Set14+B100"); a set scored at other
+    scales (Urban100 at x2-x8 only) is a group of its own, labelled by its
+    name. A pooled curve over scales then holds the same images at every
+    scale: pooling Urban100's x2-x8 with the others' x2-x30 would change the
+    population, and the mean, where Urban100 stops.
+    """
+    groups: dict[frozenset, list[str]] = {}
+    for set_name in sets:
+        rows = scores[scores["set"] == set_name]
+        if len(rows):
+            groups.setdefault(frozenset(zip(rows["method"], rows["scale"].astype(float))), []).append(set_name)
+    return [("+".join(names), pooled(scores, names, name="+".join(names))) for names in groups.values()]
 
 
 def benchmarks_label(scores: pd.DataFrame, sets=BENCHMARKS, name: str = "benchmarks") -> str:
@@ -111,10 +132,12 @@ def against_reference(scores: pd.DataFrame, reference: str, scale: float, metric
     out = []
     for set_name, rows in part.groupby("set", sort=False):
         if reference not in set(rows["method"]):
-            continue
+            continue  # nothing to pair with: the notebook names the sets without the reference's scores
         rows = rows.dropna(subset=list(paired))
         # every method's means over the same images: those every method scored on every paired metric
-        common = set.intersection(*(set(g["image"]) for _, g in rows.groupby("method")))
+        common = set.intersection(*(set(g["image"]) for _, g in rows.groupby("method"))) if len(rows) else set()
+        if not common:
+            continue
         s = summary_against(rows[rows["image"].isin(common)], reference, metrics=metrics, paired=paired, extra=())
         s.insert(0, "set", set_name)
         out.append(s)
@@ -232,13 +255,16 @@ def paper_gap(a: str = "LIIF", b: str = "MetaSR") -> dict[float, float]:
 
 
 def gap_by_scale(scores: pd.DataFrame, a: str = "LIIF", b: str = "MetaSR", n_boot: int = 10000) -> pd.DataFrame:
-    """PSNR gap ``a - b`` per scale on the DIV2K stand-in and on the four benchmarks pooled, beside the paper's.
+    """PSNR gap ``a - b`` per scale on the DIV2K stand-in and on the benchmarks, beside the paper's.
 
+    The benchmarks are pooled where they were scored at the same scales
+    (:func:`benchmark_groups`: "Set5+Set14+B100", and Urban100 on its own).
     Columns: ``set, scale, delta, ci_low, ci_high, win_rate, n_images,
     paper (DIV2K)``; the paper's gap is DIV2K-valid's (no benchmark gap of
     the EDSR-baseline models is published), NaN at scales it does not report.
     """
-    parts = [scores[scores["set"] == DIV2K_STAND_IN], pooled(scores, name=benchmarks_label(scores))]
+    pair = scores[scores["method"].isin([a, b])]
+    parts = [pair[pair["set"] == DIV2K_STAND_IN], *(rows for _, rows in benchmark_groups(pair))]
     found = [d for d in (paired_by_scale(p, a, b, n_boot=n_boot) for p in parts if len(p)) if len(d)]
     out = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     if out.empty:
@@ -299,9 +325,17 @@ def comparison_claims(scores: pd.DataFrame, logs: dict[str, list[dict]] | None =
                                 claim="LIIF has higher PSNR than MetaSR",
                                 scope=f"{DIV2K_STAND_IN} (DIV2K protocol), x{scale:g}, paper {gaps[float(scale)]:+.2f} dB "
                                       f"on DIV2K; {ONE_MODEL}", n_boot=n_boot))
-    inside, outside = [2, 3, 4], [6, 12, 18, 24, 30]
-    for name, part in ((DIV2K_STAND_IN, stand_in), (pooled_scope(scores), pooled(scores))):
-        out.append(gap_growth_claim(part, "LIIF", "MetaSR", "psnr", inside, outside,
+    # Inside x2-x4 against the paper's DIV2K scales outside on the stand-in; on the benchmarks, grouped as scored
+    # (Urban100 at x2-x8 only), against every integer scale above x4 that the group has.
+    inside = [2, 3, 4]
+    pair = scores[scores["method"].isin(["LIIF", "MetaSR"])]
+    groups = [(DIV2K_STAND_IN, stand_in, [6, 12, 18, 24, 30])]
+    for name, part in benchmark_groups(pair):
+        groups.append((name, part, sorted(s for s in part["scale"].unique() if s > max(inside) and float(s).is_integer())))
+    if len(groups) == 1:
+        groups.append((pooled_scope(pair), pair.iloc[:0], [6, 8]))  # no benchmark scores: not tested
+    for name, part, outside in groups:
+        out.append(gap_growth_claim(part, "LIIF", "MetaSR", "psnr", inside, outside or [6],
                                     claim="LIIF's lead over MetaSR is larger outside the training scales than inside",
                                     scope=f"{name}; {ONE_MODEL}", n_boot=n_boot))
     if logs and {"LIIF", "MetaSR"} <= set(logs):

@@ -122,3 +122,7 @@ def test_score_table_scores_a_set_with_its_own_scales_only(tmp_path):
                           ("large", "bicubic", 2.0), ("large", "bicubic", 4.0), ("large", "nearest", 4.0)])
     assert len(calls) == 3  # nearest: sample x3, x4 and large x4 (its x3 is not in the large set's scales)
     assert (t.loc[t["scale"] == 4, "one"] == 1.0).all()  # the extra metrics where both lists allow x4
+    # an empty list scores the set at no scale (not at every scale)
+    t = ev.score_table({"bicubic": ("bicubic", -1)}, ["sample", str(folder)], {"bicubic": [2]},
+                       images={"sample": ["chelsea"]}, set_scales={str(folder): []})
+    assert set(t["set"]) == {"sample"}

@@ -85,10 +85,36 @@ def test_gap_by_scale_on_stand_in_and_pooled_benchmarks():
             values[("LIIF", s, scale)] = 25.0 + gap
     g = headline.gap_by_scale(table(values), n_boot=2000).set_index(["set", "scale"])
     assert g.loc[("Kodak24", 12.0), "delta"] == pytest.approx(0.4, abs=0.05)
-    pooled = "benchmarks except Set14, B100 (not scored)"  # the label names the benchmarks without scores
+    pooled = "Set5+Urban100"  # benchmarks scored at the same scales, pooled and named
     assert g.loc[(pooled, 12.0), "n_images"] == 40
     assert g.loc[("Kodak24", 2.0), "paper (DIV2K)"] == pytest.approx(34.67 - 34.64)
     assert g.loc[(pooled, 12.0), "paper (DIV2K)"] == pytest.approx(23.71 - 23.55)
+
+
+def test_a_benchmark_scored_at_fewer_scales_is_not_pooled_with_the_others():
+    # each set has its own constant gap; Urban100 stops at x8: pooling it would make the gap "fall" after x8
+    values = {}
+    for s, gap, scales in (("Set5", 0.1, (2, 3, 4, 8, 12)), ("Set14", 0.1, (2, 3, 4, 8, 12)), ("Urban100", 0.6, (2, 3, 4, 8))):
+        for scale in scales:
+            values[("MetaSR", s, scale)] = 25.0
+            values[("LIIF", s, scale)] = 25.0 + gap
+    t = table(values, noise=0.01)
+    labels = [label for label, _ in headline.benchmark_groups(t)]
+    assert labels == ["Set5+Set14", "Urban100"]
+    g = headline.gap_by_scale(t, n_boot=500).set_index(["set", "scale"])
+    assert g.loc[("Set5+Set14", 8.0), "delta"] == pytest.approx(g.loc[("Set5+Set14", 12.0), "delta"], abs=0.02)
+    assert g.loc[("Urban100", 8.0), "delta"] == pytest.approx(0.6, abs=0.02) and ("Urban100", 12.0) not in g.index
+    growth = [c for c in headline.comparison_claims(t, n_boot=500) if c.claim.startswith("LIIF's lead")]
+    assert [c.scope.split(";")[0] for c in growth] == ["Kodak24", "Set5+Set14", "Urban100"]
+    assert growth[2].a == "gap at x8" and growth[1].a == "gap at x8/12" and growth[2].n_images == 20
+
+
+def test_wide_by_scale_orders_columns_by_scale_whatever_set_comes_first():
+    t = table({("LIIF", "Urban100", 2): 30.0, ("LIIF", "Urban100", 8): 25.0, ("LIIF", "Set5", 2): 31.0,
+               ("LIIF", "Set5", 2.5): 30.0, ("LIIF", "Set5", 12): 24.0}, n_images=2)
+    wide = headline.wide_by_scale(headline.set_means(t), "psnr")
+    assert list(wide.columns) == ["set", "method", "x2", "x2.5", "x8", "x12"]
+    assert wide["set"].tolist() == ["Urban100", "Set5"] and pd.isna(wide.loc[0, "x12"])
 
 
 def test_evaluate_claims_verdicts_per_set_and_scale():

@@ -300,5 +300,6 @@ def test_scoring_precision_follows_the_committed_table_in_sample_mode(tmp_path):
     assert scoring_precision("full", path, True) is True and scoring_precision("extend", path, False) is False
     settle_scores("full", _table(), path, {"bf16": True}, WEIGHTS)
     assert scoring_precision("sample", path, False) is True
-    _committed(tmp_path)  # provenance without a precision: as given
+    _committed(tmp_path)  # provenance without a precision: as given, either way
     assert scoring_precision("sample", tmp_path / "s.csv", True) is True
+    assert scoring_precision("sample", tmp_path / "s.csv", False) is False
