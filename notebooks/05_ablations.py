@@ -75,7 +75,7 @@ from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import check_mode, images_to_score, settle_scores, weights_id
+from reproduce.scores import check_mode, images_to_score, partial_path, settle_scores
 
 check_mode(scores, ("full", "sample"))
 runs = [(arm, seed) for arm in arms for seed in ablations.seeds_of(arm, liif_seeds, arm_seeds)]
@@ -139,7 +139,7 @@ if len(available) > 1:
     all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
     chosen = images_to_score(scores, all_sets, sample_size, eval_limit)
     digests = {f"{arm}-seed{seed}": {"path": str(weights(arm, seed)), "sha256": file_digest(weights(arm, seed))} for arm, seed in available}
-    partial = Path(ablation_run_dir) / f"ablation-scores-{weights_id(digests)}.partial.csv"
+    partial = partial_path(ablation_run_dir, "ablation-scores", digests)
     parts = []
     for arm, seed in available:
         model = load(weights(arm, seed))

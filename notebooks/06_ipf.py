@@ -77,7 +77,7 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import carried_rows, check_mode, images_to_score, settle_scores, weights_id
+from reproduce.scores import carried_rows, check_mode, images_to_score, partial_path, settle_scores
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -154,7 +154,7 @@ metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
 digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline_paths, **arm_paths}.items() if p.is_file()}
 chosen = images_to_score(scores, eval_sets, sample_size, eval_limit)
 carried = carried_rows(scores_path, digests) if scores == "extend" else None
-partial = Path(ipf_run_dir) / f"ipf-scores-{weights_id(digests)}.partial.csv" if scores != "sample" else None
+partial = partial_path(ipf_run_dir, "ipf-scores", digests, False, eval_scales, metrics) if scores != "sample" else None
 parts = [score_images(method, name, eval_sets, eval_scales, seed=seed, images=chosen, extra_metrics=metrics,
                       partial=partial, progress=print, reuse=carried.rows if carried else None)
          for name, (method, seed) in methods.items()]

@@ -16,7 +16,12 @@ from .models import load_checkpoint
 
 
 def budget_row(path: str | Path) -> dict:
-    """The budget of one checkpoint: status, steps, batch, peak lr, schedule, data, seed, hours, device, commit, sha256.
+    """The budget of one checkpoint: status, steps, batch, peak lr, schedule, data, validation, seed, hours, device,
+    commit, sha256.
+
+    ``validation`` is the set the run was monitored on ("Kodak24 x4, 4 images,
+    256-px crops"); it selects nothing (the stored weights are the last
+    step's), but a test on the same images is not independent of it.
 
     ``status`` is "missing (not trained yet)", "external weights, no training
     record" or "trained". ``hours`` is the wall time of the process that
@@ -34,8 +39,22 @@ def budget_row(path: str | Path) -> dict:
     t = cfg["train"]
     commit = (prov.get("commit") or "?")[:10] + (" (dirty)" if prov.get("dirty") else "")
     return {**row, "steps": ckpt.get("step"), "batch": t["batch_size"], "peak lr": f"{t['lr']:g}",
-            "schedule": t["schedule"]["kind"], "data": "+".join(t["datasets"]), "seed": t["seed"],
+            "schedule": t["schedule"]["kind"], "data": "+".join(t["datasets"]), "validation": _validation(cfg),
+            "seed": t["seed"],
             "hours": prov.get("seconds_since_start", math.nan) / 3600, "device": prov.get("device", "?"), "commit": commit}
+
+
+def _validation(cfg: dict) -> str:
+    """A config's ``valid`` block in words: "Kodak24 x4, 4 images, 256-px crops" ("-" without one)."""
+    v = cfg.get("valid") or {}
+    if not v.get("dataset"):
+        return "-"
+    parts = [f"{v['dataset']} x{v.get('scale', '?'):g}" if isinstance(v.get("scale"), (int, float)) else str(v["dataset"])]
+    if v.get("limit"):
+        parts.append(f"{v['limit']} images")
+    if v.get("crop"):
+        parts.append(f"{v['crop']}-px crops")
+    return ", ".join(parts)
 
 
 def budget_table(checkpoints: dict[str, str | Path], label: str = "method") -> pd.DataFrame:

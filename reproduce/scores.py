@@ -105,21 +105,33 @@ def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]
     return [s for s in sets if s not in held]
 
 
-def scoring_precision(mode: str, path: str | Path, bf16: bool) -> bool:
-    """The precision a scoring run uses: ``bf16``, except in ``"sample"`` mode, the committed table's.
+def scoring_settings(mode: str, path: str | Path, bf16: bool,
+                     metric_scales: Iterable[float]) -> tuple[bool, list[float]]:
+    """The precision and perceptual-metric scales a scoring run uses: ``(bf16, metric_scales)``.
 
-    A sample is recomputed to check the committed rows, so it must be
-    computed as they were: bf16 moves single-image PSNRs by hundredths of a
-    dB, the size of :data:`TOLERANCE`, and a bf16 sample of fp32 rows would
-    test the precision rather than the code. A committed table that does not
-    record its precision (or is missing) leaves ``bf16`` as given.
+    In ``"full"`` mode, as given. In ``"sample"`` and ``"extend"`` mode, the
+    committed table's: a sample is recomputed to check the committed rows,
+    so it must be computed as they were (bf16 moves single-image PSNRs by
+    hundredths of a dB, the size of :data:`TOLERANCE`, and a bf16 sample of
+    fp32 rows would test the precision rather than the code; a committed
+    row with ST-LPIPS at x12 cannot be checked by a sample without it); an
+    extending run adds rows to that table, which must stay of one precision
+    and one metric design (a different one needs ``"full"``). The committed
+    precision is the provenance's ``bf16``; the metric scales are those at
+    which any column beyond :data:`SCORE_COLUMNS` and ``seconds`` holds a
+    value. A missing table, or one without a recorded precision, leaves the
+    given values.
     """
     check_mode(mode)
     path = Path(path)
-    if mode != "sample" or not path.is_file():
-        return bool(bf16)
-    recorded = read_scores(path)[1].get("bf16")
-    return bool(bf16) if recorded is None else bool(recorded)
+    scales = sorted(float(s) for s in metric_scales)
+    if mode == "full" or not path.is_file():
+        return bool(bf16), scales
+    table, provenance = read_scores(path)
+    recorded = provenance.get("bf16")
+    extra = [c for c in table.columns if c not in (*SCORE_COLUMNS, "seconds")]
+    measured = table[table[extra].notna().any(axis=1)]["scale"].unique() if extra else []
+    return (bool(bf16) if recorded is None else bool(recorded)), sorted(float(s) for s in measured)
 
 
 def weights_id(digests: dict[str, dict]) -> str:
@@ -132,6 +144,26 @@ def weights_id(digests: dict[str, dict]) -> str:
 
     text = json.dumps({m: d["sha256"] for m, d in sorted(digests.items())}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def partial_path(folder: str | Path, stem: str, digests: dict[str, dict], bf16: bool = False,
+                 metric_scales: Iterable[float] = (), metrics: Iterable[str] = ()) -> Path:
+    """The resumable partial score file of a full or extending run: ``<folder>/<stem>-<id>-<fp32|bf16>.partial.csv``.
+
+    ``<id>`` hashes the weights (:func:`weights_id`) and the metric design
+    (the extra metrics' names and the scales they are measured at), so a
+    rerun resumes only rows made with the same weights, precision and
+    metrics: rows scored without ST-LPIPS are never resumed into a run that
+    measures it. The code is not in the key (a resumed run may span
+    sessions and commits); ``full`` after a change of the scoring code needs
+    the old partial file deleted, which the notebooks' text says.
+    """
+    import hashlib
+
+    design = json.dumps({"weights": weights_id(digests), "metrics": sorted(metrics),
+                         "metric_scales": sorted(float(s) for s in metric_scales)}, sort_keys=True)
+    key = hashlib.sha256(design.encode()).hexdigest()[:12]
+    return Path(folder) / f"{stem}-{key}-{'bf16' if bf16 else 'fp32'}.partial.csv"
 
 
 def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Path:

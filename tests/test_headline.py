@@ -42,6 +42,7 @@ def test_benchmarks_label_names_the_benchmarks_without_scores():
     three = four[four["set"] != "Urban100"]
     assert headline.benchmarks_label(three) == "benchmarks except Urban100 (not scored)"
     assert headline.pooled_scope(three) == "pooled benchmarks except Urban100 (not scored)"
+    assert headline.benchmarks_label(four[four["set"] == "Kodak24"]) == "benchmarks (none scored)"
 
 
 def test_pooled_keeps_images_of_different_sets_apart():
@@ -141,6 +142,12 @@ def test_evaluate_claims_verdicts_per_set_and_scale():
     far = [c for c in headline.evaluate_claims(pd.concat([table(values), fewer]), n_boot=500) if "far outside" in c.claim]
     assert [c.scope.split(";")[0] for c in far] == ["A, x30", "B, x30", "C, x30", "U, x8"]
     assert far[-1].verdict == "reproduced"
+    # the far scale of a set can be given (its design's largest, x8 for Urban100), and must lie outside x1-x4
+    claims = headline.evaluate_claims(pd.concat([table(values), fewer]), far_scales={"U": 4, "Urban100": 8},
+                                      sets=["U", "Urban100"], n_boot=500)
+    far = [c for c in claims if "far outside" in c.claim]
+    assert [c.verdict for c in far] == ["not tested", "not tested"]
+    assert "inside the training scales" in far[0].scope and far[1].scope.startswith("Urban100, x8")
     # a declared set without scores gets its three claims, not tested, instead of vanishing
     claims = headline.evaluate_claims(table(values, noise=0.3), sets=["A", "Urban100"], n_boot=500)
     assert len(claims) == 6 and [c.verdict for c in claims[3:]] == ["not tested"] * 3

@@ -11,7 +11,7 @@ from reproduce.errors import ReproduceError
 from reproduce.metrics import psnr
 from reproduce.perceptual import load_stlpips
 from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, settle_scores, weights_id, write_scores
-from reproduce.scores import images_to_score, scoring_precision, unscored_sets
+from reproduce.scores import images_to_score, partial_path, scoring_settings, unscored_sets
 
 
 def test_fixed_sample_is_stable_and_keeps_the_required_names():
@@ -293,13 +293,28 @@ def test_unscored_sets_only_in_sample_mode_and_only_sets_without_rows(tmp_path):
         unscored_sets("fast", path, ["S"])
 
 
-def test_scoring_precision_follows_the_committed_table_in_sample_mode(tmp_path):
+def test_scoring_settings_follow_the_committed_table_in_sample_and_extend_mode(tmp_path):
     path = tmp_path / "s.csv"
-    settle_scores("full", _table(), path, {"bf16": False}, WEIGHTS)
-    assert scoring_precision("sample", path, True) is False     # checked as the rows were made: fp32
-    assert scoring_precision("full", path, True) is True and scoring_precision("extend", path, False) is False
-    settle_scores("full", _table(), path, {"bf16": True}, WEIGHTS)
-    assert scoring_precision("sample", path, False) is True
+    table = _table()  # ST-LPIPS at every row (x8): the committed metric scales are [8]
+    settle_scores("full", table, path, {"bf16": False}, WEIGHTS)
+    assert scoring_settings("sample", path, True, [4]) == (False, [8.0])  # checked as the rows were made
+    assert scoring_settings("extend", path, True, []) == (False, [8.0])   # extended in kind
+    assert scoring_settings("full", path, True, [4, 2]) == (True, [2.0, 4.0])
+    settle_scores("full", table.assign(stlpips=float("nan")), path, {"bf16": True}, WEIGHTS)
+    assert scoring_settings("sample", path, False, [4]) == (True, [])
     _committed(tmp_path)  # provenance without a precision: as given, either way
-    assert scoring_precision("sample", tmp_path / "s.csv", True) is True
-    assert scoring_precision("sample", tmp_path / "s.csv", False) is False
+    assert scoring_settings("sample", path, True, [])[0] is True
+    assert scoring_settings("sample", path, False, [])[0] is False
+    assert scoring_settings("sample", tmp_path / "none.csv", True, [4]) == (True, [4.0])
+
+
+def test_partial_path_changes_with_weights_precision_and_metric_design(tmp_path):
+    base = partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4], ["stlpips", "niqe"])
+    assert base.parent == tmp_path and base.name.startswith("03_evaluate-") and base.name.endswith("-fp32.partial.csv")
+    assert partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4.0], ["niqe", "stlpips"]) == base  # order-free
+    others = [partial_path(tmp_path, "03_evaluate", WEIGHTS, True, [4], ["stlpips", "niqe"]),
+              partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [], ["stlpips", "niqe"]),
+              partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4, 12], ["stlpips", "niqe"]),
+              partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4], ["stlpips"]),
+              partial_path(tmp_path, "03_evaluate", {"LIIF": {"sha256": "0" * 64}}, False, [4], ["stlpips", "niqe"])]
+    assert len({base, *others}) == 6
