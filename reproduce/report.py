@@ -92,7 +92,9 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f", best: dict[str, str]
             raise ValueError(f"best[{col!r}] must be 'max' or 'min', got {how!r}")
         if col not in df.columns:
             continue
-        groups = df.groupby(within, sort=False).groups.values() if within else [df.index]
+        # one key column as a scalar: pandas warns on (and will change) single-element lists
+        keys = (within[0] if len(within) == 1 else list(within)) if within else None
+        groups = df.groupby(keys, sort=False).groups.values() if within else [df.index]
         for index in groups:
             printed = {i: cell(df.at[i, col]) for i in index if pd.notna(df.at[i, col])}
             if not printed:
