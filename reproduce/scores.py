@@ -105,6 +105,22 @@ def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]
     return [s for s in sets if s not in held]
 
 
+def unscored_scales(mode: str, path: str | Path, scales: Iterable[float]) -> list[float]:
+    """The scales of ``scales`` that the committed table at ``path`` holds no row at, in ``"sample"`` mode.
+
+    The scale-wise counterpart of :func:`unscored_sets`, for notebooks whose
+    design (sets x scales) is larger than what has been scored so far: the
+    notebook names them and their claims are ``not tested``. ``[]`` in
+    ``"full"`` and ``"extend"`` mode or without a committed table.
+    """
+    check_mode(mode)
+    path = Path(path)
+    if mode != "sample" or not path.is_file():
+        return []
+    held = {float(x) for x in read_table(path)["scale"]}
+    return [s for s in scales if float(s) not in held]
+
+
 def scoring_settings(mode: str, path: str | Path, bf16: bool,
                      metric_scales: Iterable[float]) -> tuple[bool, list[float]]:
     """The precision and perceptual-metric scales a scoring run uses: ``(bf16, metric_scales)``.

@@ -11,7 +11,7 @@ from reproduce.errors import ReproduceError
 from reproduce.metrics import psnr
 from reproduce.perceptual import load_stlpips
 from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, settle_scores, weights_id, write_scores
-from reproduce.scores import images_to_score, partial_path, scoring_settings, unscored_sets
+from reproduce.scores import images_to_score, partial_path, scoring_settings, unscored_scales, unscored_sets
 
 
 def test_fixed_sample_is_stable_and_keeps_the_required_names():
@@ -318,3 +318,10 @@ def test_partial_path_changes_with_weights_precision_and_metric_design(tmp_path)
               partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4], ["stlpips"]),
               partial_path(tmp_path, "03_evaluate", {"LIIF": {"sha256": "0" * 64}}, False, [4], ["stlpips", "niqe"])]
     assert len({base, *others}) == 6
+
+
+def test_unscored_scales_only_in_sample_mode(tmp_path):
+    path = _committed(tmp_path)  # the committed table holds x8 only
+    assert unscored_scales("sample", path, [2, 8, 12.5]) == [2, 12.5]
+    assert unscored_scales("sample", path, [8.0]) == []
+    assert unscored_scales("extend", path, [2]) == [] and unscored_scales("sample", tmp_path / "none.csv", [2]) == []
