@@ -97,12 +97,17 @@ def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]
     A missing table leaves nothing out here (:func:`read_scores` then says
     how to make it).
     """
+    held = _sampled_values(mode, path, "set")
+    return [] if held is None else [s for s in sets if s not in held]
+
+
+def _sampled_values(mode: str, path: str | Path, column: str) -> set | None:
+    """The values of ``column`` in the committed table, in ``"sample"`` mode with a table; else None."""
     check_mode(mode)
     path = Path(path)
     if mode != "sample" or not path.is_file():
-        return []
-    held = set(read_table(path)["set"])
-    return [s for s in sets if s not in held]
+        return None
+    return set(read_table(path)[column])
 
 
 def unscored_scales(mode: str, path: str | Path, scales: Iterable[float]) -> list[float]:
@@ -113,12 +118,8 @@ def unscored_scales(mode: str, path: str | Path, scales: Iterable[float]) -> lis
     notebook names them and their claims are ``not tested``. ``[]`` in
     ``"full"`` and ``"extend"`` mode or without a committed table.
     """
-    check_mode(mode)
-    path = Path(path)
-    if mode != "sample" or not path.is_file():
-        return []
-    held = {float(x) for x in read_table(path)["scale"]}
-    return [s for s in scales if float(s) not in held]
+    held = _sampled_values(mode, path, "scale")
+    return [] if held is None else [s for s in scales if float(s) not in {float(x) for x in held}]
 
 
 def scoring_settings(mode: str, path: str | Path, bf16: bool,
