@@ -76,8 +76,8 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.errors import ReproduceError
-from reproduce.scores import (carried_rows, images_to_score, partial_path, read_scores, scoring_settings,
-                             settle_scores, unscored_sets)
+from reproduce.scores import (carried_rows, images_to_score, partial_path, read_scores, resumed_rows,
+                             scoring_settings, settle_scores, unscored_sets)
 
 NAMES = {"metasr": "MetaSR", "srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 CONFIGS = {"metasr": "edsr-baseline-metasr", "srcnn": "srcnn", "srresnet": "srresnet", "srgan": "srgan"}
@@ -185,13 +185,15 @@ digests = {m: {"path": str(checkpoints[m]), "sha256": file_digest(checkpoints[m]
 chosen = images_to_score(scores, sets, sample_size, limit)
 carried = carried_rows(scores_path, digests) if scores == "extend" else None
 metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
-partial = partial_path(partial_dir, "04_compare", digests, bf16, perceptual_scales, metrics)
+partial = (partial_path(partial_dir, "04_compare", digests, bf16, perceptual_scales, metrics)
+           if scores != "sample" else None)
+resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
 computed = score_table(methods, sets, {m: scales if m in ARBITRARY else list(scales_in) for m in methods},
                        metric_scales=perceptual_scales, extra_metrics=metrics, images=chosen,
-                       bf16=bf16, partial=partial if scores != "sample" else None,
+                       bf16=bf16, partial=partial,
                        reuse=carried.rows if carried else None, set_scales=set_scales, progress=print)
 settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=sets, scales=scales,
-                        carried=carried)
+                        carried=carried, resumed=resumed)
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"
                      + markdown_table(settled.check, ".5f")))

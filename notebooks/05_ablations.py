@@ -75,7 +75,7 @@ from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import check_mode, images_to_score, partial_path, settle_scores
+from reproduce.scores import check_mode, images_to_score, partial_path, resumed_rows, settle_scores
 
 check_mode(scores, ("full", "sample"))
 runs = [(arm, seed) for arm in arms for seed in ablations.seeds_of(arm, liif_seeds, arm_seeds)]
@@ -139,16 +139,17 @@ if len(available) > 1:
     all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
     chosen = images_to_score(scores, all_sets, sample_size, eval_limit)
     digests = {f"{arm}-seed{seed}": {"path": str(weights(arm, seed)), "sha256": file_digest(weights(arm, seed))} for arm, seed in available}
-    partial = partial_path(ablation_run_dir, "ablation-scores", digests)
+    partial = partial_path(ablation_run_dir, "ablation-scores", digests) if scores == "full" else None
+    resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
     parts = []
     for arm, seed in available:
         model = load(weights(arm, seed))
         for set_name in all_sets:
             if scales_of(arm, set_name):
                 parts.append(score_images(model, arm, [set_name], scales_of(arm, set_name), seed=seed, images=chosen,
-                                          partial=partial if scores == "full" else None, progress=print))
+                                          partial=partial, progress=print))
     computed = pd.concat(parts, ignore_index=True)
-    settled = settle_scores(scores, computed, scores_path, run.info, digests)
+    settled = settle_scores(scores, computed, scores_path, run.info, digests, resumed=resumed)
     table = settled.table
     if settled.check is not None:
         display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"

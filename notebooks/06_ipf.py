@@ -77,8 +77,8 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import (carried_rows, check_mode, images_to_score, partial_path, settle_scores, unscored_scales,
-                             unscored_sets)
+from reproduce.scores import (carried_rows, check_mode, images_to_score, partial_path, resumed_rows, settle_scores,
+                             unscored_scales, unscored_sets)
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -161,6 +161,7 @@ eval_scales = [s for s in eval_scales if s not in unscored_at]
 chosen = images_to_score(scores, eval_sets, sample_size, eval_limit)
 carried = carried_rows(scores_path, digests) if scores == "extend" else None
 partial = partial_path(ipf_run_dir, "ipf-scores", digests, False, eval_scales, metrics) if scores != "sample" else None
+resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
 parts = [score_images(method, name, eval_sets, eval_scales, seed=seed, images=chosen, extra_metrics=metrics,
                       partial=partial, progress=print, reuse=carried.rows if carried else None)
          for name, (method, seed) in methods.items()]
@@ -168,7 +169,7 @@ computed = pd.concat(parts, ignore_index=True)
 
 # %%
 settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=eval_sets, scales=eval_scales,
-                        carried=carried)
+                        carried=carried, resumed=resumed)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "

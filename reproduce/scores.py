@@ -183,6 +183,20 @@ def partial_path(folder: str | Path, stem: str, digests: dict[str, dict], bf16: 
     return Path(folder) / f"{stem}-{key}-{'bf16' if bf16 else 'fp32'}.partial.csv"
 
 
+def resumed_rows(partial: str | Path | None) -> int:
+    """Rows an earlier, interrupted process of this run left in its partial file (0 if there is none).
+
+    Counted before scoring, passed to :func:`settle_scores` as ``resumed``:
+    the provenance then says how many of the rows "computed in this run"
+    this process took from the file instead of computing them (they were
+    made with the same weights, precision and metrics, but possibly at
+    another commit: see :func:`partial_path`).
+    """
+    if partial is None or not Path(partial).is_file():
+        return 0
+    return len(read_table(partial))
+
+
 def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
     """Write a score table (CSV) and ``<stem>.provenance.json`` beside it, atomically."""
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
@@ -281,11 +295,23 @@ class CarriedScores:
     dropped: list[str]
 
 
-def _part(provenance: dict, rows: pd.DataFrame) -> dict:
-    """One run's share of a score table: how many rows of which method it computed, where and when."""
+def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0) -> dict:
+    """One run's share of a score table: how many rows of which method it computed, where and when.
+
+    ``resumed``: how many of those rows an earlier process of the same run
+    computed (:func:`resumed_rows`); recorded as ``resumed_rows`` when > 0.
+    """
     keep = ("commit", "dirty", "time", "device", "python", "torch", "numpy", "pillow", "notebook", "profile")
     counts = rows.groupby("method").size() if len(rows) else pd.Series(dtype=int)
-    return {"rows": {m: int(n) for m, n in sorted(counts.items())}, **{k: provenance[k] for k in keep if k in provenance}}
+    return {"rows": {m: int(n) for m, n in sorted(counts.items())},
+            **({"resumed_rows": int(resumed)} if resumed else {}),
+            **{k: provenance[k] for k in keep if k in provenance}}
+
+
+def _resumed_words(resumed: int) -> str:
+    """The clause a provenance sentence gets for rows resumed from a partial file."""
+    return (f" ({resumed} of them by an earlier, interrupted process of it, resumed from its partial file "
+            "with the same weights, precision and metrics)" if resumed else "")
 
 
 def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScores:
@@ -372,7 +398,8 @@ class SettledScores:
 def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenance: dict,
                   checkpoints: dict[str, dict], sets: Iterable[str] | None = None,
                   scales: Iterable[float] | None = None, images: Iterable[str] | None = None,
-                  tolerance: dict[str, float] | None = None, carried: CarriedScores | None = None) -> SettledScores:
+                  tolerance: dict[str, float] | None = None, carried: CarriedScores | None = None,
+                  resumed: int = 0) -> SettledScores:
     """The full-or-sample step every scoring notebook ends with.
 
     ``mode == "full"``: ``computed`` holds every row; it is written to
@@ -393,6 +420,10 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     * every recomputed row matches its committed row within ``tolerance``
       (:data:`TOLERANCE` by default, see :func:`compare_recomputed`).
 
+    ``resumed`` (full and extend mode): how many of the computed rows an
+    earlier, interrupted process of this run left in its partial file
+    (:func:`resumed_rows`); the provenance and ``source`` say so.
+
     Raises:
         ReproduceError: an unknown mode, or any condition above fails (the
             message says what and to rerun with ``scores='full'``).
@@ -400,11 +431,12 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     path = Path(path)
     if mode == "full":
         write_scores(computed, path, {**provenance, "checkpoints": checkpoints,
-                                      "computed": "all rows computed in this run", "parts": [_part(provenance, computed)]})
-        return SettledScores(computed, f"computed in this run ({len(computed)} rows)")
+                                      "computed": "all rows computed in this run" + _resumed_words(resumed),
+                                      "parts": [_part(provenance, computed, resumed)]})
+        return SettledScores(computed, f"computed in this run ({len(computed)} rows{_resumed_words(resumed)})")
     if mode == "extend":
         return _extend(computed, path, provenance, checkpoints,
-                       carried if carried is not None else carried_rows(path, checkpoints))
+                       carried if carried is not None else carried_rows(path, checkpoints), resumed)
     if mode != "sample":
         raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
     table, committed = read_scores(path)
@@ -434,20 +466,22 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
 
 
 def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: dict[str, dict],
-            carried: CarriedScores) -> SettledScores:
+            carried: CarriedScores, resumed: int = 0) -> SettledScores:
     """settle_scores' ``extend`` mode: carried rows + rows computed now, written with per-run provenance."""
     old = set(row_keys(carried.rows))
     new = computed[[k not in old for k in row_keys(computed)]]
     written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
-    parts = carried.parts + ([_part(provenance, new)] if len(new) else [])
+    parts = carried.parts + ([_part(provenance, new, resumed)] if len(new) else [])
     write_scores(written, path, {**provenance, "checkpoints": {**carried.checkpoints, **checkpoints}, "parts": parts,
-                                 "computed": f"{len(new)} rows computed in this run, {len(written) - len(new)} "
-                                             "carried over from earlier runs with the same weights"})
+                                 "computed": f"{len(new)} rows computed in this run{_resumed_words(resumed)}, "
+                                             f"{len(written) - len(new)} carried over from earlier runs with the "
+                                             "same weights"})
     reused = len(computed) - len(new)
     earlier = "; ".join(f"{', '.join(p['rows'])} at commit {str(p.get('commit'))[:10]} on {p.get('device', '?')}"
                         for p in carried.parts)
     source = (f"{len(new)} rows computed in this run"
               + (f" ({', '.join(sorted(set(new['method'])))})" if len(new) else "")
+              + _resumed_words(resumed)
               + (f", {reused} carried over from the committed scores of the same weights ({earlier})" if reused else "")
               + (f"; committed rows of {', '.join(carried.dropped)} dropped (weights changed)" if carried.dropped else "")
               + f"; `{path}` now holds {len(written)} rows")

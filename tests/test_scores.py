@@ -325,3 +325,29 @@ def test_unscored_scales_only_in_sample_mode(tmp_path):
     assert unscored_scales("sample", path, [2, 8, 12.5]) == [2, 12.5]
     assert unscored_scales("sample", path, [8.0]) == []
     assert unscored_scales("extend", path, [2]) == [] and unscored_scales("sample", tmp_path / "none.csv", [2]) == []
+
+
+def test_resumed_rows_are_counted_from_the_partial_file_and_recorded_in_the_provenance(tmp_path):
+    from reproduce.scores import resumed_rows
+
+    partial = tmp_path / "run.partial.csv"
+    assert resumed_rows(None) == 0 and resumed_rows(partial) == 0  # no file: nothing resumed
+    _table().iloc[:4].to_csv(partial, index=False)
+    assert resumed_rows(partial) == 4
+    # full mode: the rows "computed in this run" say how many an earlier process of it made
+    path = tmp_path / "full.csv"
+    settled = settle_scores("full", _table(), path, {"commit": "abc"}, WEIGHTS, resumed=4)
+    prov = read_scores(path)[1]
+    assert "4 of them by an earlier, interrupted process" in prov["computed"]
+    assert prov["parts"][0]["resumed_rows"] == 4 and "4 of them" in settled.source
+    # without resumed rows nothing is claimed about them
+    settle_scores("full", _table(), path, {"commit": "abc"}, WEIGHTS)
+    prov = read_scores(path)[1]
+    assert prov["computed"] == "all rows computed in this run" and "resumed_rows" not in prov["parts"][0]
+    # extend mode: the new run's part records its resumed rows, the carried part keeps its own record
+    new = _table().query("method == 'LIIF'").assign(method="IPF")
+    weights = {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "ee"}}
+    settled = settle_scores("extend", new, path, {"commit": "def"}, weights, resumed=2)
+    prov = read_scores(path)[1]
+    assert [p.get("resumed_rows") for p in prov["parts"]] == [None, 2]
+    assert "3 rows computed in this run (2 of them by an earlier" in prov["computed"] and "2 of them" in settled.source
