@@ -46,13 +46,12 @@ from IPython.display import Markdown, display
 from reproduce import headline
 from reproduce.claims import gain_against_published
 from reproduce.device import resolve_bf16
-from reproduce.evaluate import example_outputs, file_digest, precision_check, score_table, stlpips_metric
+from reproduce.evaluate import example_outputs, file_digest, precision_check, score_and_settle, stlpips_metric
 from reproduce.figures import difference_vs_scale, image_grid
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import (carried_rows, images_to_score, partial_path, resumed_rows, scoring_settings,
-                             settle_scores, unscored_sets)
+from reproduce.scores import scoring_settings, unscored_sets
 
 scales = sorted({float(s) for s in [*scales_in, *scales_out, *scales_frac]})
 model = load(checkpoint)
@@ -108,18 +107,12 @@ methods = {"bicubic": ("bicubic", -1), "LIIF": (model, 0)}
 digests = {"LIIF": {"path": str(checkpoint), "sha256": file_digest(checkpoint)}}
 unscored = unscored_sets(scores, scores_path, sets)  # sets the committed evaluation does not hold yet
 sets_all, sets = sets, [s for s in sets if s not in unscored]
-chosen = images_to_score(scores, sets, sample_size, limit)
-carried = carried_rows(scores_path, digests) if scores == "extend" else None
 metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
-partial = (partial_path(partial_dir, "03_evaluate", digests, bf16, perceptual_scales, metrics)
-           if scores != "sample" else None)
-resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
-computed = score_table(methods, sets, {m: scales for m in methods}, metric_scales=perceptual_scales,
-                       extra_metrics=metrics, images=chosen,
-                       bf16=bf16, partial=partial,
-                       reuse=carried.rows if carried else None, set_scales=set_scales, progress=print)
-settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=sets, scales=scales,
-                        carried=carried, resumed=resumed)
+computed, settled = score_and_settle(scores, methods, {m: scales for m in methods}, sets,
+                                     digests=digests, scores_path=scores_path, partial_dir=partial_dir,
+                                     provenance=run.info, sample_size=sample_size, limit=limit, bf16=bf16,
+                                     metric_scales=perceptual_scales, extra_metrics=metrics, set_scales=set_scales,
+                                     table_scales=scales, progress=print)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"

@@ -70,14 +70,13 @@ from reproduce.config import load_config
 from reproduce.cost import cost_table
 from reproduce.device import resolve_bf16
 from reproduce.engine import read_stored_log, train_and_store
-from reproduce.evaluate import example_outputs, file_digest, score_table, stlpips_metric
+from reproduce.evaluate import example_outputs, file_digest, score_and_settle, stlpips_metric
 from reproduce.figures import difference_vs_scale, image_grid, loss_terms, training_curves_grid
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.errors import ReproduceError
-from reproduce.scores import (carried_rows, images_to_score, partial_path, read_scores, resumed_rows,
-                             scoring_settings, settle_scores, unscored_sets)
+from reproduce.scores import read_scores, scoring_settings, unscored_sets
 
 NAMES = {"metasr": "MetaSR", "srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 CONFIGS = {"metasr": "edsr-baseline-metasr", "srcnn": "srcnn", "srresnet": "srresnet", "srgan": "srgan"}
@@ -182,24 +181,20 @@ unscored = [s for s in sets if s not in set(liif_rows["set"]) or s in unscored_s
 sets_all, sets = sets, [s for s in sets if s not in unscored]
 methods = {m: (load(checkpoints[m]), 0) for m in trained}
 digests = {m: {"path": str(checkpoints[m]), "sha256": file_digest(checkpoints[m])} for m in trained}
-chosen = images_to_score(scores, sets, sample_size, limit)
-carried = carried_rows(scores_path, digests) if scores == "extend" else None
 metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
-partial = (partial_path(partial_dir, "04_compare", digests, bf16, perceptual_scales, metrics)
-           if scores != "sample" else None)
-resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
-computed = score_table(methods, sets, {m: scales if m in ARBITRARY else list(scales_in) for m in methods},
-                       metric_scales=perceptual_scales, extra_metrics=metrics, images=chosen,
-                       bf16=bf16, partial=partial,
-                       reuse=carried.rows if carried else None, set_scales=set_scales, progress=print)
-settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=sets, scales=scales,
-                        carried=carried, resumed=resumed)
+method_scales = {m: scales if m in ARBITRARY else list(scales_in) for m in methods}  # fixed-scale networks: x2-x4
+computed, settled = score_and_settle(scores, methods, method_scales, sets,
+                                     digests=digests, scores_path=scores_path, partial_dir=partial_dir,
+                                     provenance=run.info, sample_size=sample_size, limit=limit, bf16=bf16,
+                                     metric_scales=perceptual_scales, extra_metrics=metrics, set_scales=set_scales,
+                                     table_scales=scales, progress=print)
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"
                      + markdown_table(settled.check, ".5f")))
 liif_rows = liif_rows[liif_rows["set"].isin(sets) & liif_rows["scale"].isin([float(s) for s in scales])]
-if scores != "sample" and chosen is not None:  # `limit`: LIIF's means over the same first images as the baselines'
-    liif_rows = liif_rows[[i in chosen.get(s, ()) for s, i in zip(liif_rows["set"], liif_rows["image"])]]
+if scores != "sample" and limit is not None:  # `limit`: LIIF's means over the same first images as the baselines'
+    scored = set(zip(computed["set"], computed["image"]))
+    liif_rows = liif_rows[[k in scored for k in zip(liif_rows["set"], liif_rows["image"])]]
 table = pd.concat([liif_rows, settled.table], ignore_index=True)
 display(Markdown(f"**Scores**: baselines {settled.source}. LIIF and bicubic: {len(liif_rows)} rows read from "
                  f"`{Path(scores_dir) / '03_evaluate.csv'}` (computed {liif_prov.get('time', '?')} at commit "

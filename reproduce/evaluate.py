@@ -312,6 +312,53 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: dict[str, Iterable[float]],
+                     sets: Iterable[str], *, digests: dict[str, dict], scores_path: str | Path,
+                     partial_dir: str | Path, provenance: dict, sample_size: int, limit: int | None = None,
+                     bf16: bool = False, metric_scales: Iterable[float] = (),
+                     extra_metrics: dict[str, Callable] | None = None,
+                     set_scales: dict[str, Iterable[float]] | None = None, table_scales: Iterable[float] | None = None,
+                     progress: Callable[[str], None] | None = None):
+    """A scoring notebook's whole score step, in the three modes of ``reproduce.scores``.
+
+    Chooses the images (every image, the first ``limit``, or the fixed
+    sample of ``sample_size`` per set), carries the committed rows of
+    unchanged weights (``extend``), resumes from the partial file under
+    ``partial_dir`` named after ``scores_path``'s stem and the weights,
+    precision and metric design (``full`` and ``extend``), scores with
+    :func:`score_table`, then writes the committed table (``full``,
+    ``extend``) or checks the recomputed sample against it (``sample``),
+    with :func:`reproduce.scores.settle_scores`.
+
+    Args:
+        methods, scales, sets, metric_scales, extra_metrics, set_scales,
+            bf16, progress: as in :func:`score_table`.
+        digests: ``{method: {"path", "sha256"}}`` of the weights scored.
+        provenance: the run's provenance (``report.Run.info``).
+        table_scales: the scales the committed table is narrowed to in
+            ``sample`` mode (all of them when None).
+
+    Returns:
+        ``(computed, settled)``: the rows scored (or carried) now, and the
+        :class:`reproduce.scores.SettledScores` whose ``table`` the notebook
+        renders from.
+    """
+    from .scores import carried_rows, images_to_score, partial_path, resumed_rows, settle_scores
+
+    sets = list(sets)
+    chosen = images_to_score(mode, sets, sample_size, limit)
+    carried = carried_rows(scores_path, digests) if mode == "extend" else None
+    partial = (partial_path(partial_dir, Path(scores_path).stem, digests, bf16, metric_scales, extra_metrics or {})
+               if mode != "sample" else None)
+    resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (the provenance says so)
+    computed = score_table(methods, sets, scales, metric_scales=metric_scales, extra_metrics=extra_metrics,
+                           images=chosen, bf16=bf16, partial=partial, reuse=carried.rows if carried else None,
+                           set_scales=set_scales, progress=progress)
+    settled = settle_scores(mode, computed, scores_path, provenance, digests, sets=sets, scales=table_scales,
+                            carried=carried, resumed=resumed)
+    return computed, settled
+
+
 def file_digest(path: str | Path) -> str:
     """sha256 of a file (identifies a checkpoint in the evaluation cache)."""
     h = hashlib.sha256()

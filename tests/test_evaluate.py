@@ -126,3 +126,45 @@ def test_score_table_scores_a_set_with_its_own_scales_only(tmp_path):
     t = ev.score_table({"bicubic": ("bicubic", -1)}, ["sample", str(folder)], {"bicubic": [2]},
                        images={"sample": ["chelsea"]}, set_scales={str(folder): []})
     assert set(t["set"]) == {"sample"}
+
+
+def test_score_and_settle_full_then_sample_then_extend_with_a_resumed_partial_file(tmp_path):
+    from reproduce.data import dataset_files
+    from reproduce.scores import partial_path, read_scores
+
+    nearest, calls = _counting_method()
+    methods = {"bicubic": ("bicubic", -1), "nearest": (nearest, 0)}
+    digests = {"nearest": {"path": "nearest.pt", "sha256": "aa"}}
+    path, parts = tmp_path / "scores" / "07_x.csv", tmp_path / "partial"
+    common = dict(digests=digests, scores_path=path, partial_dir=parts, sample_size=1)
+    names = [f.stem for f in dataset_files("sample")]
+    # an earlier process of this run scored one row before it stopped: the partial file is named
+    # after the table's stem and the weights, and that row is resumed, not recomputed
+    early = ev.score_table({"nearest": (nearest, 0)}, ["sample"], {"nearest": [2]},
+                           partial=partial_path(parts, "07_x", digests), images={"sample": names[:1]})
+    assert len(calls) == 1 and len(early) == 1
+    computed, settled = ev.score_and_settle("full", methods, {"bicubic": [2], "nearest": [2]}, ["sample"],
+                                            provenance={"commit": "abc"}, **common)
+    assert len(calls) == len(names)  # the first image of nearest is not computed again
+    assert sorted(computed["image"].unique()) == sorted(names) and len(computed) == 2 * len(names)
+    table, prov = read_scores(path)
+    assert len(table) == 2 * len(names) and prov["checkpoints"] == digests and prov["parts"][0]["resumed_rows"] == 1
+    # `limit`: the first images only
+    computed, _ = ev.score_and_settle("full", methods, {"bicubic": [2], "nearest": [2]}, ["sample"],
+                                      provenance={"commit": "abc"}, limit=2, **common)
+    assert sorted(computed["image"].unique()) == sorted(names[:2])
+    ev.score_and_settle("full", methods, {"bicubic": [2], "nearest": [2]}, ["sample"], provenance={"commit": "abc"},
+                        **common)  # the whole table again (from the partial file)
+    # sample mode recomputes the fixed sample (one image) and checks it against the committed table
+    before = len(calls)
+    computed, settled = ev.score_and_settle("sample", methods, {"bicubic": [2], "nearest": [2]}, ["sample"],
+                                            provenance={}, **common)
+    assert len(computed) == 2 and len(settled.table) == 2 * len(names) and settled.check is not None
+    assert len(calls) - before == 1  # computed now, not read from the partial file
+    # extend: a new scale is scored, the committed rows are carried, not recomputed
+    before = len(calls)
+    computed, settled = ev.score_and_settle("extend", methods, {"bicubic": [2, 3], "nearest": [2, 3]}, ["sample"],
+                                            provenance={"commit": "def"}, **common)
+    assert len(calls) - before == len(names)  # nearest at x3 on every image, nothing at x2
+    table, prov = read_scores(path)
+    assert len(table) == 4 * len(names) and [p["commit"] for p in prov["parts"]] == ["abc", "def"]

@@ -19,6 +19,8 @@ alpha, several frames), so the command line can tell the user.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,29 +56,40 @@ class LoadedImage:
     rotated: bool
 
 
-def open_image(path: str | os.PathLike) -> LoadedImage:
-    """Read an image file as uint8 (H, W, 3) RGB, upright, with a note of the conversions.
+@contextmanager
+def _opened(path: str | os.PathLike) -> Iterator[Image.Image]:
+    """``Image.open(path)`` for the duration of a ``with`` block, every failure a one-line ReproduceError.
 
-    Raises:
-        ReproduceError: the file is missing, unreadable or not an image.
+    Covers what happens inside the block too (decoding is lazy: a truncated
+    file fails at ``load()``, not at ``open``).
     """
     path = Path(path)
     if not path.is_file():
         raise ReproduceError(f"image not found: {path}")
     try:
         with Image.open(path) as im:
-            frames = getattr(im, "n_frames", 1)
-            mode = im.mode
-            alpha = mode in ALPHA_MODES or (mode == "P" and "transparency" in im.info)
-            orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation; 1 = normal, 2..8 = flips/rotations
-            rotated = orientation in range(2, 9)
-            im.load()
-            upright = ImageOps.exif_transpose(im) if rotated else im
-            return LoadedImage(to_rgb_array(upright), mode, mode in GRAY_MODES, alpha, frames, rotated)
+            yield im
     except Image.DecompressionBombError as exc:
         raise ReproduceError(f"{path} is too large to read safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ReproduceError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+
+
+def open_image(path: str | os.PathLike) -> LoadedImage:
+    """Read an image file as uint8 (H, W, 3) RGB, upright, with a note of the conversions.
+
+    Raises:
+        ReproduceError: the file is missing, unreadable or not an image.
+    """
+    with _opened(path) as im:
+        frames = getattr(im, "n_frames", 1)
+        mode = im.mode
+        alpha = mode in ALPHA_MODES or (mode == "P" and "transparency" in im.info)
+        orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation; 1 = normal, 2..8 = flips/rotations
+        rotated = orientation in range(2, 9)
+        im.load()
+        upright = ImageOps.exif_transpose(im) if rotated else im
+        return LoadedImage(to_rgb_array(upright), mode, mode in GRAY_MODES, alpha, frames, rotated)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -96,18 +109,10 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     Raises:
         ReproduceError: the file is missing, unreadable or not an image.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ReproduceError(f"image not found: {path}")
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            # orientations 5-8 are the ones with a transpose: the upright image is W x H
-            return (w, h) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (h, w)
-    except Image.DecompressionBombError as exc:
-        raise ReproduceError(f"{path} is too large to read safely ({exc})") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ReproduceError(f"cannot read {path} as an image ({type(exc).__name__}: {exc})") from None
+    with _opened(path) as im:
+        w, h = im.size
+        # orientations 5-8 are the ones with a transpose: the upright image is W x H
+        return (w, h) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (h, w)
 
 
 def to_rgb_array(im: Image.Image) -> np.ndarray:
