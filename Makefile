@@ -34,6 +34,7 @@ test: $(STAMP)
 
 reproduce: $(STAMP)
 	$(VENV)/bin/reproduce run --profile report
+	$(PY) -m reproduce.timings
 
 train: $(STAMP)
 	$(VENV)/bin/reproduce run --profile $(PROFILE)

@@ -7,7 +7,9 @@ repository root (``reproduce.paths.REPO_ROOT``), and writes ``NN_name.ipynb`` wi
 it to the profile's output folder (``results/notebooks``; ``{work}/notebooks``
 for the smoke profile, ``runs/smoke`` or a test's temporary folder, so tests never overwrite the committed report). Papermill only warns about parameters a notebook does
 not declare; here an override that no selected notebook declares is an error,
-and a failing cell stops the run with the notebook and cell named.
+and a failing cell stops the run with the notebook and cell named. Each
+executed notebook's wall time goes to ``timings.json`` in the output folder
+(:mod:`reproduce.timings`).
 """
 from __future__ import annotations
 
@@ -129,8 +131,9 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
     from papermill.exceptions import PapermillExecutionError
 
     from .rendering import render
+    from .timings import others_cpu_since, others_cpu_snapshot, record_timing, timing_entry, utc_now
 
-    done = []
+    done, invocation = [], utc_now()
     with tempfile.TemporaryDirectory() as tmp:
         declared = {nb: notebook_parameters(nb, Path(tmp) / f"{nb.stem}.ipynb") for nb in list_notebooks()}
         every = set().union(*(set(d) for d in declared.values()))
@@ -146,7 +149,7 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
             params = {k: v for k, v in values.items() if k in declared[nb]}
             out = output / f"{nb.stem}.ipynb"
             log(f"[{i}/{len(notebooks)}] {nb.name} (profile {profile})")
-            tic = time.perf_counter()
+            tic, started, others = time.perf_counter(), utc_now(), others_cpu_snapshot()
             try:
                 papermill.execute_notebook(str(Path(tmp) / f"{nb.stem}.ipynb"), str(out), parameters=params,
                                            kernel_name="python3", cwd=str(ROOT), progress_bar=True)
@@ -156,6 +159,9 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
             executed = nbformat.read(out, as_version=4)
             write_text_atomic(out.with_suffix(".html"), render(executed))
             write_text_atomic(out.with_suffix(".reader.html"), render(executed, hide_code=True))
+            # the notebook's wall time, renderings included, and what else used the CPU meanwhile
+            record_timing(output, timing_entry(invocation, nb.stem, profile, overrides, [n.stem for n in notebooks],
+                                               started, time.perf_counter() - tic, others_cpu_since(others)))
             shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
             log(f"    done in {time.perf_counter() - tic:.0f} s -> {shown} (+ .html, .reader.html)")
             done.append(out)

@@ -55,6 +55,13 @@ def test_every_notebook_runs_with_the_smoke_profile(smoke_run, smoke_work):
     assert (tables / "evaluate_liif.csv").exists() and (tables / "evaluate_liif.provenance.json").exists()
     assert (smoke_work / "figures" / "evaluate_gain_vs_scale.png").exists()
     assert any((smoke_work / "scores-partial").glob("03_evaluate-*.partial.csv"))  # 03's resumable score file
+    # every notebook's wall time is recorded beside the executed notebooks, as one complete run
+    from reproduce.timings import read_timings, timings_table
+
+    entries = read_timings(smoke_work / "notebooks")
+    table, summary = timings_table(entries, [p.stem for p in list_notebooks()])
+    assert len(entries) == len(done) and summary is not None and summary["profile"] == "smoke"
+    assert table["seconds"].gt(0).all() and summary["minutes"] == pytest.approx(table["seconds"].sum() / 60)
 
 
 def _check_score_table(path, methods):
