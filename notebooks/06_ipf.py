@@ -71,14 +71,13 @@ from IPython.display import Markdown, display
 from reproduce import ipf_study
 from reproduce.data import dataset_files
 from reproduce.engine import read_stored_log, train_and_store, upscale
-from reproduce.evaluate import file_digest, score_images, stlpips_metric
+from reproduce.evaluate import file_digest, score_and_settle, stlpips_metric
 from reproduce.figures import contact_sheet, loss_terms, perception_distortion
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import (carried_rows, check_mode, images_to_score, partial_path, resumed_rows, settle_scores,
-                             unscored_scales, unscored_sets)
+from reproduce.scores import check_mode, unscored_scales, unscored_sets
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -158,18 +157,11 @@ unscored, unscored_at = unscored_sets(scores, scores_path, eval_sets), unscored_
 design_sets, design_scales = eval_sets, eval_scales
 eval_sets = [s for s in eval_sets if s not in unscored]
 eval_scales = [s for s in eval_scales if s not in unscored_at]
-chosen = images_to_score(scores, eval_sets, sample_size, eval_limit)
-carried = carried_rows(scores_path, digests) if scores == "extend" else None
-partial = partial_path(ipf_run_dir, "ipf-scores", digests, False, eval_scales, metrics) if scores != "sample" else None
-resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
-parts = [score_images(method, name, eval_sets, eval_scales, seed=seed, images=chosen, extra_metrics=metrics,
-                      partial=partial, progress=print, reuse=carried.rows if carried else None)
-         for name, (method, seed) in methods.items()]
-computed = pd.concat(parts, ignore_index=True)
-
-# %%
-settled = settle_scores(scores, computed, scores_path, run.info, digests, sets=eval_sets, scales=eval_scales,
-                        carried=carried, resumed=resumed)
+# fp32 throughout; the extra metrics at every scale, so every row is scored image by image across the methods
+computed, settled = score_and_settle(scores, methods, {m: eval_scales for m in methods}, eval_sets, digests=digests,
+                                     scores_path=scores_path, partial_dir=ipf_run_dir, provenance=run.info,
+                                     sample_size=sample_size, limit=eval_limit, bf16=False, metric_scales=eval_scales,
+                                     extra_metrics=metrics, table_scales=eval_scales, progress=print)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "
