@@ -234,8 +234,6 @@ def precision_check(model, set_name: str, scales: Iterable[float], limit: int | 
     max_abs_image_difference``: set means in fp32 and bf16, the mean of the
     per-image differences bf16 - fp32 (dB) and the largest per-image |bf16 - fp32|.
     """
-    import pandas as pd
-
     images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
     fp32 = score_images(model, "fp32", [set_name], scales, images=images)
     half = score_images(model, "bf16", [set_name], scales, images=images, bf16=True)
@@ -298,13 +296,15 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
     # reference's features (ST-LPIPS) then computes them once per image, not once per method.
     for set_name in sets:
         names = images[set_name] if images is not None and set_name in images else [f.stem for f in dataset_files(set_name)]
-        for image in names:
+        measured = allowed(set_name, sorted(with_metrics))
+        for k, image in enumerate(names, 1):
             for name, (method, seed) in methods.items():
                 chosen = allowed(set_name, [float(s) for s in scales[name] if float(s) in with_metrics])
                 if chosen:
                     parts.append(score_images(method, name, [set_name], chosen, seed=seed, images={set_name: [image]},
                                               extra_metrics=extra_metrics, **common))
-        measured = allowed(set_name, sorted(with_metrics))
+            if progress and measured and k % 10 == 0 and k < len(names):  # a large set takes hours on a CPU
+                progress(f"{set_name:<9} {k}/{len(names)} images scored with {', '.join(extra_metrics or {})}")
         if progress and measured and names:
             progress(f"{set_name:<9} {len(names)} images scored with {', '.join(extra_metrics or {})} at "
                      f"x{', x'.join(f'{s:g}' for s in measured)}")

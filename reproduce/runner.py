@@ -131,9 +131,9 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
     from papermill.exceptions import PapermillExecutionError
 
     from .rendering import render
-    from .timings import others_cpu_since, others_cpu_snapshot, record_timing, timing_entry, utc_now
+    from .timings import new_invocation, others_cpu_since, others_cpu_snapshot, record_timing, timing_entry, utc_now
 
-    done, invocation = [], utc_now()
+    done, invocation = [], new_invocation()
     with tempfile.TemporaryDirectory() as tmp:
         declared = {nb: notebook_parameters(nb, Path(tmp) / f"{nb.stem}.ipynb") for nb in list_notebooks()}
         every = set().union(*(set(d) for d in declared.values()))
@@ -159,9 +159,14 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
             executed = nbformat.read(out, as_version=4)
             write_text_atomic(out.with_suffix(".html"), render(executed))
             write_text_atomic(out.with_suffix(".reader.html"), render(executed, hide_code=True))
-            # the notebook's wall time, renderings included, and what else used the CPU meanwhile
-            record_timing(output, timing_entry(invocation, nb.stem, profile, overrides, [n.stem for n in notebooks],
-                                               started, time.perf_counter() - tic, others_cpu_since(others)))
+            # the notebook's wall time, renderings included, and what else used the CPU meanwhile; bookkeeping
+            # that fails (an odd /proc, a read-only folder) must not fail a run whose outputs are written
+            try:
+                record_timing(output, timing_entry(invocation, nb.stem, profile, overrides,
+                                                   [n.stem for n in notebooks], started, time.perf_counter() - tic,
+                                                   others_cpu_since(others)))
+            except Exception as exc:  # noqa: BLE001
+                log(f"    (its wall time was not recorded: {type(exc).__name__}: {exc})")
             shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
             log(f"    done in {time.perf_counter() - tic:.0f} s -> {shown} (+ .html, .reader.html)")
             done.append(out)

@@ -183,18 +183,19 @@ def partial_path(folder: str | Path, stem: str, digests: dict[str, dict], bf16: 
     return Path(folder) / f"{stem}-{key}-{'bf16' if bf16 else 'fp32'}.partial.csv"
 
 
-def resumed_rows(partial: str | Path | None) -> int:
-    """Rows an earlier, interrupted process of this run left in its partial file (0 if there is none).
+def resumed_rows(partial: str | Path | None) -> frozenset[tuple]:
+    """The row keys (:data:`ROW_KEY`) an earlier process left in this run's partial file (empty if there is none).
 
-    Counted before scoring, passed to :func:`settle_scores` as ``resumed``:
-    the provenance then says how many of the rows "computed in this run"
-    this process took from the file instead of computing them (they were
-    made with the same weights, precision and metrics, but possibly at
-    another commit: see :func:`partial_path`).
+    Read before scoring and passed to :func:`settle_scores` as ``resumed``:
+    the provenance then says how many of the rows this run wrote it took
+    from the file instead of computing them (rows made with the same
+    weights, precision and metrics, possibly at another commit: see
+    :func:`partial_path`). A partial file is never deleted, so after a
+    finished run it holds every row: only the keys this run writes count.
     """
     if partial is None or not Path(partial).is_file():
-        return 0
-    return len(read_table(partial))
+        return frozenset()
+    return frozenset(row_keys(read_table(partial)))
 
 
 def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
@@ -298,8 +299,9 @@ class CarriedScores:
 def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0) -> dict:
     """One run's share of a score table: how many rows of which method it computed, where and when.
 
-    ``resumed``: how many of those rows an earlier process of the same run
-    computed (:func:`resumed_rows`); recorded as ``resumed_rows`` when > 0.
+    ``resumed``: how many of those rows it took from its partial file,
+    computed by an earlier process (:func:`resumed_rows`); recorded as
+    ``resumed_rows`` when > 0.
     """
     keep = ("commit", "dirty", "time", "device", "python", "torch", "numpy", "pillow", "notebook", "profile")
     counts = rows.groupby("method").size() if len(rows) else pd.Series(dtype=int)
@@ -309,9 +311,15 @@ def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0) -> dict:
 
 
 def _resumed_words(resumed: int) -> str:
-    """The clause a provenance sentence gets for rows resumed from a partial file."""
-    return (f" ({resumed} of them by an earlier, interrupted process of it, resumed from its partial file "
-            "with the same weights, precision and metrics)" if resumed else "")
+    """The clause a provenance sentence gets for rows taken from a partial file."""
+    return (f" ({resumed} of them taken from its partial file, computed by an earlier process with the same "
+            "weights, precision and metrics)" if resumed else "")
+
+
+def _count_resumed(rows: pd.DataFrame, resumed: Iterable[tuple]) -> int:
+    """How many of ``rows`` have a key in ``resumed``."""
+    resumed = set(resumed)
+    return sum(k in resumed for k in row_keys(rows)) if resumed and len(rows) else 0
 
 
 def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScores:
@@ -399,7 +407,7 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
                   checkpoints: dict[str, dict], sets: Iterable[str] | None = None,
                   scales: Iterable[float] | None = None, images: Iterable[str] | None = None,
                   tolerance: dict[str, float] | None = None, carried: CarriedScores | None = None,
-                  resumed: int = 0) -> SettledScores:
+                  resumed: Iterable[tuple] = ()) -> SettledScores:
     """The full-or-sample step every scoring notebook ends with.
 
     ``mode == "full"``: ``computed`` holds every row; it is written to
@@ -420,9 +428,9 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     * every recomputed row matches its committed row within ``tolerance``
       (:data:`TOLERANCE` by default, see :func:`compare_recomputed`).
 
-    ``resumed`` (full and extend mode): how many of the computed rows an
-    earlier, interrupted process of this run left in its partial file
-    (:func:`resumed_rows`); the provenance and ``source`` say so.
+    ``resumed`` (full and extend mode): the row keys the partial file held
+    before this run scored (:func:`resumed_rows`); the provenance and
+    ``source`` say how many of the rows written were taken from it.
 
     Raises:
         ReproduceError: an unknown mode, or any condition above fails (the
@@ -430,10 +438,11 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     """
     path = Path(path)
     if mode == "full":
+        n = _count_resumed(computed, resumed)
         write_scores(computed, path, {**provenance, "checkpoints": checkpoints,
-                                      "computed": "all rows computed in this run" + _resumed_words(resumed),
-                                      "parts": [_part(provenance, computed, resumed)]})
-        return SettledScores(computed, f"computed in this run ({len(computed)} rows{_resumed_words(resumed)})")
+                                      "computed": "all rows computed in this run" + _resumed_words(n),
+                                      "parts": [_part(provenance, computed, n)]})
+        return SettledScores(computed, f"computed in this run ({len(computed)} rows{_resumed_words(n)})")
     if mode == "extend":
         return _extend(computed, path, provenance, checkpoints,
                        carried if carried is not None else carried_rows(path, checkpoints), resumed)
@@ -466,10 +475,11 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
 
 
 def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: dict[str, dict],
-            carried: CarriedScores, resumed: int = 0) -> SettledScores:
+            carried: CarriedScores, resumed: Iterable[tuple] = ()) -> SettledScores:
     """settle_scores' ``extend`` mode: carried rows + rows computed now, written with per-run provenance."""
     old = set(row_keys(carried.rows))
     new = computed[[k not in old for k in row_keys(computed)]]
+    resumed = _count_resumed(new, resumed)
     written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
     parts = carried.parts + ([_part(provenance, new, resumed)] if len(new) else [])
     write_scores(written, path, {**provenance, "checkpoints": {**carried.checkpoints, **checkpoints}, "parts": parts,

@@ -153,6 +153,8 @@ def test_score_and_settle_full_then_sample_then_extend_with_a_resumed_partial_fi
     computed, _ = ev.score_and_settle("full", methods, {"bicubic": [2], "nearest": [2]}, ["sample"],
                                       provenance={"commit": "abc"}, limit=2, **common)
     assert sorted(computed["image"].unique()) == sorted(names[:2])
+    # the partial file now holds every row of the finished run: only the 4 rows written count as taken from it
+    assert read_scores(path)[1]["parts"][0]["resumed_rows"] == 4
     ev.score_and_settle("full", methods, {"bicubic": [2], "nearest": [2]}, ["sample"], provenance={"commit": "abc"},
                         **common)  # the whole table again (from the partial file)
     # sample mode recomputes the fixed sample (one image) and checks it against the committed table

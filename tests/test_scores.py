@@ -327,27 +327,33 @@ def test_unscored_scales_only_in_sample_mode(tmp_path):
     assert unscored_scales("extend", path, [2]) == [] and unscored_scales("sample", tmp_path / "none.csv", [2]) == []
 
 
-def test_resumed_rows_are_counted_from_the_partial_file_and_recorded_in_the_provenance(tmp_path):
-    from reproduce.scores import resumed_rows
+def test_resumed_rows_are_the_partial_files_keys_and_only_those_written_count(tmp_path):
+    from reproduce.scores import resumed_rows, row_keys
 
     partial = tmp_path / "run.partial.csv"
-    assert resumed_rows(None) == 0 and resumed_rows(partial) == 0  # no file: nothing resumed
+    assert resumed_rows(None) == frozenset() and resumed_rows(partial) == frozenset()  # no file: nothing resumed
     _table().iloc[:4].to_csv(partial, index=False)
-    assert resumed_rows(partial) == 4
-    # full mode: the rows "computed in this run" say how many an earlier process of it made
+    keys = resumed_rows(partial)
+    assert keys == set(row_keys(_table().iloc[:4]))  # typed as the computed rows' keys (seed int, scale float)
+    # full mode: the rows "computed in this run" say how many were taken from the file
     path = tmp_path / "full.csv"
-    settled = settle_scores("full", _table(), path, {"commit": "abc"}, WEIGHTS, resumed=4)
+    settled = settle_scores("full", _table(), path, {"commit": "abc"}, WEIGHTS, resumed=keys)
     prov = read_scores(path)[1]
-    assert "4 of them by an earlier, interrupted process" in prov["computed"]
+    assert "4 of them taken from its partial file" in prov["computed"]
     assert prov["parts"][0]["resumed_rows"] == 4 and "4 of them" in settled.source
+    # a run that writes fewer rows than the file holds (a finished earlier run, then `limit`) counts only its own
+    settled = settle_scores("full", _table().iloc[[0, 5]], path, {"commit": "abc"}, WEIGHTS, resumed=keys)
+    assert read_scores(path)[1]["parts"][0]["resumed_rows"] == 1 and "1 of them" in settled.source
     # without resumed rows nothing is claimed about them
     settle_scores("full", _table(), path, {"commit": "abc"}, WEIGHTS)
     prov = read_scores(path)[1]
     assert prov["computed"] == "all rows computed in this run" and "resumed_rows" not in prov["parts"][0]
-    # extend mode: the new run's part records its resumed rows, the carried part keeps its own record
+    # extend mode: only the new rows count (carried ones are not in the file); the carried part keeps its record
     new = _table().query("method == 'LIIF'").assign(method="IPF")
     weights = {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "ee"}}
-    settled = settle_scores("extend", new, path, {"commit": "def"}, weights, resumed=2)
+    design = pd.concat([_table(), new], ignore_index=True)
+    settled = settle_scores("extend", design, path, {"commit": "def"}, weights,
+                            resumed=keys | set(row_keys(new.iloc[:2])))
     prov = read_scores(path)[1]
     assert [p.get("resumed_rows") for p in prov["parts"]] == [None, 2]
-    assert "3 rows computed in this run (2 of them by an earlier" in prov["computed"] and "2 of them" in settled.source
+    assert "3 rows computed in this run (2 of them taken" in prov["computed"] and "2 of them" in settled.source

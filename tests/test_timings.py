@@ -1,7 +1,6 @@
 """Notebook wall times: the record `reproduce run` keeps, the other jobs' CPU share, the latest complete run."""
 from __future__ import annotations
 
-import os
 
 from reproduce import timings
 
@@ -33,6 +32,10 @@ def test_timings_table_takes_the_latest_complete_run_without_overrides():
     assert list(table["notebook"]) == every
     # 30 CPU seconds of other work in 120 s is 25 % of a core: busy; none in 01_a
     assert list(table["busy"]) == [False, True] and summary["busy"]
+    # where the other jobs' CPU was not measured (no /proc), busy is unknown, not "no"
+    unknown = [_entry("2026-04-01", "01_a", 5, others=None), _entry("2026-04-01", "02_b", 5)]
+    table, summary = timings.timings_table(unknown, every)
+    assert list(table["busy"]) == [None, False] and summary["busy"] is False
     empty, none = timings.timings_table(entries[2:], every)
     assert none is None and empty.empty
     text = timings.timings_markdown(entries, every)
@@ -40,23 +43,40 @@ def test_timings_table_takes_the_latest_complete_run_without_overrides():
     assert "No complete run" in timings.timings_markdown([], every)
 
 
-def test_others_cpu_leaves_out_this_process_tree_and_counts_new_and_grown_processes(monkeypatch):
-    me = os.getpid()
-    # pid -> (parent, CPU seconds): our kernel (a child) and its helper (a grandchild) are ours
-    procs = {1: (0, 100.0), me: (1, 5.0), 700: (me, 50.0), 701: (700, 1.0), 900: (1, 10.0)}
-    monkeypatch.setattr(timings, "_processes", lambda: dict(procs))
+def test_others_cpu_is_the_machines_busy_time_less_ours_and_our_running_descendants(monkeypatch):
+    state = {"system": 1000.0, "own": 10.0, "live": {}}
+    monkeypatch.setattr(timings, "_system_cpu_seconds", lambda: state["system"])
+    monkeypatch.setattr(timings, "_own_cpu_seconds", lambda: state["own"])
+    monkeypatch.setattr(timings, "_live_descendants_cpu", lambda: dict(state["live"]))
     before = timings.others_cpu_snapshot()
-    assert set(before) == {1, 900}
-    procs.update({700: (me, 80.0), 701: (700, 9.0), 900: (1, 12.5), 950: (1, 3.0)})  # 950 started meanwhile
-    del procs[1]  # ended meanwhile: its last share is missed, never negative
-    assert timings.others_cpu_since(before) == 5.5  # 900's 2.5 s and the new 950's 3 s; our tree's 38 s not
-    monkeypatch.setattr(timings, "_processes", dict)  # no /proc
-    assert timings.others_cpu_snapshot() is None and timings.others_cpu_since(None) is None
+    # meanwhile the machine spent 100 s: 60 in our process and its reaped kernel, 25 in a kernel still
+    # running (started meanwhile), 15 in others (whether or not they ended before the second reading)
+    state.update(system=1100.0, own=70.0, live={4242: 25.0})
+    assert timings.others_cpu_since(before) == 15.0
+    state.update(system=1060.0)  # counters of different sources can disagree by a tick: never below zero
+    assert timings.others_cpu_since(before) == 0.0
+    monkeypatch.setattr(timings, "_system_cpu_seconds", lambda: None)  # no /proc/stat
+    assert timings.others_cpu_snapshot() is None and timings.others_cpu_since(before) is None
 
 
-def test_processes_reads_this_machine():
-    procs = timings._processes()
-    if not procs:  # not Linux
+def test_cpu_counters_read_this_machine():
+    import subprocess
+    import sys
+
+    if timings._system_cpu_seconds() is None:  # not Linux
         return
-    parent, cpu = procs[os.getpid()]
-    assert parent == os.getppid() and cpu > 0  # this test process has used some CPU
+    own = timings._own_cpu_seconds()
+    # a child that is still running is one of our live descendants
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in timings._live_descendants_cpu()
+    finally:
+        child.kill()
+        child.wait()
+    assert timings._own_cpu_seconds() >= own > 0 and timings._system_cpu_seconds() > 0
+
+
+def test_a_run_records_an_invocation_id_that_sorts_by_time_and_does_not_collide():
+    a, b = timings.new_invocation(), timings.new_invocation()
+    assert a != b and a[:19] == b[:19]  # same second, different runs
+    assert a[:4].isdigit() and a[10] == "T"
