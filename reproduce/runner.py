@@ -130,6 +130,7 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .provenance import git_state
     from .rendering import render
     from .timings import new_invocation, others_cpu_since, others_cpu_snapshot, record_timing, timing_entry, utc_now
 
@@ -149,7 +150,7 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
             params = {k: v for k, v in values.items() if k in declared[nb]}
             out = output / f"{nb.stem}.ipynb"
             log(f"[{i}/{len(notebooks)}] {nb.name} (profile {profile})")
-            tic, started, others = time.perf_counter(), utc_now(), others_cpu_snapshot()
+            tic, started, others, code = time.perf_counter(), utc_now(), others_cpu_snapshot(), git_state()
             try:
                 papermill.execute_notebook(str(Path(tmp) / f"{nb.stem}.ipynb"), str(out), parameters=params,
                                            kernel_name="python3", cwd=str(ROOT), progress_bar=True)
@@ -164,7 +165,7 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
             try:
                 record_timing(output, timing_entry(invocation, nb.stem, profile, overrides,
                                                    [n.stem for n in notebooks], started, time.perf_counter() - tic,
-                                                   others_cpu_since(others)))
+                                                   others_cpu_since(others), code))
             except Exception as exc:  # noqa: BLE001
                 log(f"    (its wall time was not recorded: {type(exc).__name__}: {exc})")
             shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out

@@ -84,14 +84,19 @@ def new_invocation() -> str:
 
 
 def timing_entry(invocation: str, notebook: str, profile: str, overrides: dict, selected: list[str],
-                 started: str, seconds: float, others_cpu_s: float | None) -> dict:
-    """One notebook's entry: what ran, where, for how long, and how much CPU other jobs took meanwhile."""
+                 started: str, seconds: float, others_cpu_s: float | None, code: dict | None = None) -> dict:
+    """One notebook's entry: what ran, where, for how long, and how much CPU other jobs took meanwhile.
+
+    ``code``: the commit and dirty flag at the notebook's start (``provenance.git_state()``; read now
+    when None), since a notebook may rewrite tracked files (``09_summary`` the README).
+    """
     from .provenance import cpu_description, git_state
 
     return {"invocation": invocation, "selected": list(selected), "notebook": notebook, "profile": profile,
             "overrides": overrides, "started": started, "seconds": round(float(seconds), 1),
             "cpu": cpu_description(), "cores": os.cpu_count(),
-            "others_cpu_s": None if others_cpu_s is None else round(float(others_cpu_s), 1), **git_state()}
+            "others_cpu_s": None if others_cpu_s is None else round(float(others_cpu_s), 1),
+            **(code if code is not None else git_state())}
 
 
 def _system_cpu_seconds() -> float | None:
