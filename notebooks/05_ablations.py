@@ -48,8 +48,9 @@ ablation_scales = [2, 3, 4, 6, 12, 18, 24, 30, 2.5, 7.5]  # their scales
 urban_scales = [2, 4, 12]                            # Urban100's scales (every image)
 reference_set = "Kodak24"                            # the set of the paper's claims (DIV2K stand-in)
 eval_limit = None                                    # first N images of each set (None: all)
-scores = "sample"                                    # "full": score everything; "sample": recompute a fixed sample and check it
-sample_size = 2                                      # images per set recomputed in "sample" mode
+scores = "sample"                                    # "full": score everything; "extend": score only new arms/seeds/sets/scales; "sample": recompute a fixed sample and check it
+sample_size = 1                                      # images per set recomputed in "sample" mode
+sample_scales = [4, 12]                              # the scales recomputed in "sample" mode (an arm without any: its own)
 border_scales = [12, 30]                             # scales of the -e border-jump measure
 mechanism_image = ["Kodak24", 3]                     # [set, index] of the mechanism figures
 scores_dir = "results/scores"                        # committed per-image scores
@@ -70,14 +71,14 @@ from IPython.display import Markdown, display
 from reproduce import ablations
 from reproduce.data import dataset_files, make_lr, read_image, to_tensor
 from reproduce.engine import train_and_store, upscale
-from reproduce.evaluate import file_digest, score_images
+from reproduce.evaluate import file_digest, score_and_settle
 from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import check_mode, images_to_score, partial_path, resumed_rows, settle_scores
+from reproduce.scores import by_method_and_seed, check_mode
 
-check_mode(scores, ("full", "sample"))
+check_mode(scores)
 runs = [(arm, seed) for arm in arms for seed in ablations.seeds_of(arm, liif_seeds, arm_seeds)]
 
 
@@ -120,36 +121,28 @@ if missing:
 # ## Scoring
 #
 # Every available arm and seed on every image of the sets at their scales
-# (the fixed-scale networks at their own scale only). `full` writes the
-# per-image table `results/scores/ablations.csv`; `sample` recomputes a
-# fixed sample of images per set and checks it against that table, then
-# reads it. With nothing to compare yet (LIIF seed 0 alone), nothing is
-# scored.
+# (the fixed-scale networks at their own scale only), in fp32 (the
+# precision every host computes alike). `full` writes the per-image table
+# `results/scores/ablations.csv`; `extend` keeps its rows of unchanged
+# weights and scores only what is new (an arm or seed trained since, a set
+# or a scale), so arms can be added one session at a time; `sample`
+# recomputes `sample_size` fixed images per set at `sample_scales` for
+# every arm and seed, checks them against that table, and renders from
+# it. With nothing to compare yet (LIIF seed 0 alone), nothing is scored.
 
 # %%
-def scales_of(arm, set_name):
-    grid = urban_scales if set_name == "Urban100" else ablation_scales
-    if arm.startswith("EDSR-baseline-x"):
-        return [s for s in grid if float(s) == float(arm.rsplit("x", 1)[1])]
-    return list(grid)
-
-
 table = pd.DataFrame()
 if len(available) > 1:
     all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
-    chosen = images_to_score(scores, all_sets, sample_size, eval_limit)
-    digests = {f"{arm}-seed{seed}": {"path": str(weights(arm, seed)), "sha256": file_digest(weights(arm, seed))} for arm, seed in available}
-    partial = partial_path(ablation_run_dir, "ablation-scores", digests) if scores == "full" else None
-    resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (provenance says so)
-    parts = []
-    for arm, seed in available:
-        model = load(weights(arm, seed))
-        for set_name in all_sets:
-            if scales_of(arm, set_name):
-                parts.append(score_images(model, arm, [set_name], scales_of(arm, set_name), seed=seed, images=chosen,
-                                          partial=partial, progress=print))
-    computed = pd.concat(parts, ignore_index=True)
-    settled = settle_scores(scores, computed, scores_path, run.info, digests, resumed=resumed)
+    labels = {by_method_and_seed(arm, seed): (arm, seed) for arm, seed in available}
+    picked = sample_scales if scores == "sample" else None
+    computed, settled = score_and_settle(
+        scores, {k: (load(weights(arm, seed)), seed) for k, (arm, seed) in labels.items()},
+        {k: ablations.arm_scales(arm, list(ablation_scales) + list(urban_scales), picked) for k, (arm, _) in labels.items()},
+        all_sets, digests={k: {"path": str(weights(*v)), "sha256": file_digest(weights(*v))} for k, v in labels.items()},
+        scores_path=scores_path, partial_dir=ablation_run_dir, provenance=run.info, sample_size=sample_size,
+        limit=eval_limit, set_scales={"Urban100": urban_scales, **{s: ablation_scales for s in ablation_sets}},
+        names={k: arm for k, (arm, _) in labels.items()}, key=by_method_and_seed, progress=print)
     table = settled.table
     if settled.check is not None:
         display(Markdown(f"Recomputed {len(computed)} rows and compared them with the committed scores:\n\n"

@@ -93,6 +93,24 @@ def arm_config(arm: str, seed: int, config_dir: str | Path, run_dir: str | Path,
     return load_config(Path(config_dir) / name, nest_dotted(dotted))
 
 
+def arm_scales(arm: str, scales, sample_scales=None) -> list[float]:
+    """The scales an arm is scored at: the grid's, or a fixed-scale network's own scale only.
+
+    ``sample_scales`` (a report run's check of the committed scores): only
+    the grid's scales among them, or, for an arm with none of them (the x2
+    and x3 networks), its own, so every arm and seed is still recomputed
+    somewhere. Empty when a fixed-scale network's scale is not in the grid.
+    """
+    grid = [float(s) for s in scales]
+    if arm.startswith("EDSR-baseline-x"):
+        own = float(arm.rsplit("x", 1)[1])
+        grid = [s for s in grid if s == own]
+    if sample_scales is None:
+        return grid
+    chosen = [s for s in grid if s in {float(x) for x in sample_scales}]
+    return chosen or grid[:1]
+
+
 def cell_border_jump(img: torch.Tensor, lr_size: tuple[int, int]) -> dict[str, float]:
     """How much an output jumps where its LR cell changes, against how much it changes inside cells.
 

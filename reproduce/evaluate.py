@@ -249,12 +249,15 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
                 *, metric_scales: Iterable[float] = (), extra_metrics: dict[str, Callable] | None = None,
                 images: dict[str, Iterable[str]] | None = None, bf16: bool = False, partial: str | Path | None = None,
                 reuse=None, set_scales: dict[str, Iterable[float]] | None = None,
-                progress: Callable[[str], None] | None = None):
+                names: dict[str, str] | None = None, progress: Callable[[str], None] | None = None):
     """Per-image scores of several methods, each at its own scales: a notebook's whole score table.
 
     Args:
-        methods: name -> (method, seed), method as in :func:`evaluate`
-            ("bicubic" or a model; seed -1 for methods without one).
+        methods: label -> (method, seed), method as in :func:`evaluate`
+            ("bicubic" or a model; seed -1 for methods without one). The
+            label is the rows' ``method`` unless ``names`` maps it to another
+            (several seeds of one method: labels ``LIIF-seed0``,
+            ``LIIF-seed1`` -> ``LIIF``).
         scales: name -> the scales that method is scored at (a x4-only
             network need not be scored at x30).
         metric_scales: the scales at which ``extra_metrics`` (ST-LPIPS,
@@ -266,6 +269,7 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
             every scale. For sets whose large images make every scale
             costly (Urban100: about 1000 output megapixels per method over
             13 scales).
+        names: label -> the ``method`` its rows carry (default: the label).
 
     Returns:
         the rows of :func:`score_images`: the scales without extra metrics
@@ -286,26 +290,27 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
         groups.setdefault(("only", *sorted(limits[set_name])) if set_name in limits else ("all",), []).append(set_name)
     parts = []
     common = dict(bf16=bf16, partial=partial, reuse=reuse)
-    for name, (method, seed) in methods.items():
+    names = names or {}
+    for label, (method, seed) in methods.items():
         for group in groups.values():
-            plain = allowed(group[0], [float(s) for s in scales[name] if float(s) not in with_metrics])
+            plain = allowed(group[0], [float(s) for s in scales[label] if float(s) not in with_metrics])
             if plain:
-                parts.append(score_images(method, name, group, plain, seed=seed, images=images, progress=progress,
-                                          **common))
+                parts.append(score_images(method, names.get(label, label), group, plain, seed=seed, images=images,
+                                          progress=progress, **common))
     # Where the extra metrics are measured, image by image across the methods: a metric that keeps the
     # reference's features (ST-LPIPS) then computes them once per image, not once per method.
     for set_name in sets:
-        names = images[set_name] if images is not None and set_name in images else [f.stem for f in dataset_files(set_name)]
+        stems = images[set_name] if images is not None and set_name in images else [f.stem for f in dataset_files(set_name)]
         measured = allowed(set_name, sorted(with_metrics))
-        for k, image in enumerate(names, 1):
-            for name, (method, seed) in methods.items():
-                chosen = allowed(set_name, [float(s) for s in scales[name] if float(s) in with_metrics])
+        for k, image in enumerate(stems, 1):
+            for label, (method, seed) in methods.items():
+                chosen = allowed(set_name, [float(s) for s in scales[label] if float(s) in with_metrics])
                 if chosen:
-                    parts.append(score_images(method, name, [set_name], chosen, seed=seed, images={set_name: [image]},
-                                              extra_metrics=extra_metrics, **common))
-            if progress and measured and k % 10 == 0 and k < len(names):  # a large set takes hours on a CPU
-                progress(f"{set_name:<9} {k}/{len(names)} images scored with {', '.join(extra_metrics or {})}")
-        if progress and measured and names:
+                    parts.append(score_images(method, names.get(label, label), [set_name], chosen, seed=seed,
+                                              images={set_name: [image]}, extra_metrics=extra_metrics, **common))
+            if progress and measured and k % 10 == 0 and k < len(stems):  # a large set takes hours on a CPU
+                progress(f"{set_name:<9} {k}/{len(stems)} images scored with {', '.join(extra_metrics or {})}")
+        if progress and measured and stems:
             progress(f"{set_name:<9} {len(names)} images scored with {', '.join(extra_metrics or {})} at "
                      f"x{', x'.join(f'{s:g}' for s in measured)}")
     parts = [p for p in parts if len(p)]
@@ -318,6 +323,7 @@ def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: 
                      bf16: bool = False, metric_scales: Iterable[float] = (),
                      extra_metrics: dict[str, Callable] | None = None,
                      set_scales: dict[str, Iterable[float]] | None = None, table_scales: Iterable[float] | None = None,
+                     names: dict[str, str] | None = None, key: Callable[[str, int], str] | None = None,
                      progress: Callable[[str], None] | None = None):
     """A scoring notebook's whole score step, in the three modes of ``reproduce.scores``.
 
@@ -332,8 +338,14 @@ def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: 
 
     Args:
         methods, scales, sets, metric_scales, extra_metrics, set_scales,
-            bf16, progress: as in :func:`score_table`.
-        digests: ``{method: {"path", "sha256"}}`` of the weights scored.
+            names, bf16, progress: as in :func:`score_table`.
+        digests: ``{weights key: {"path", "sha256"}}`` of the weights scored,
+            keyed by ``key(method, seed)``.
+        key: :func:`reproduce.scores.by_method` (default: one set of weights
+            per method, ``digests`` keyed by method) or
+            :func:`reproduce.scores.by_method_and_seed` (weights per seed,
+            keyed ``<method>-seed<k>``, which is then also the label of
+            ``methods``).
         provenance: the run's provenance (``report.Run.info``).
         table_scales: the scales the committed table is narrowed to in
             ``sample`` mode (all of them when None).
@@ -343,19 +355,20 @@ def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: 
         :class:`reproduce.scores.SettledScores` whose ``table`` the notebook
         renders from.
     """
-    from .scores import carried_rows, images_to_score, partial_path, resumed_rows, settle_scores
+    from .scores import by_method, carried_rows, images_to_score, partial_path, resumed_rows, settle_scores
 
+    key = key or by_method
     sets = list(sets)
     chosen = images_to_score(mode, sets, sample_size, limit)
-    carried = carried_rows(scores_path, digests) if mode == "extend" else None
+    carried = carried_rows(scores_path, digests, key) if mode == "extend" else None
     partial = (partial_path(partial_dir, Path(scores_path).stem, digests, bf16, metric_scales, extra_metrics or {})
                if mode != "sample" else None)
     resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (the provenance says so)
     computed = score_table(methods, sets, scales, metric_scales=metric_scales, extra_metrics=extra_metrics,
                            images=chosen, bf16=bf16, partial=partial, reuse=carried.rows if carried else None,
-                           set_scales=set_scales, progress=progress)
+                           set_scales=set_scales, names=names, progress=progress)
     settled = settle_scores(mode, computed, scores_path, provenance, digests, sets=sets, scales=table_scales,
-                            carried=carried, resumed=resumed)
+                            carried=carried, resumed=resumed, key=key)
     return computed, settled
 
 

@@ -35,6 +35,21 @@ ROW_KEY = SCORE_COLUMNS[:5]  # one row per method x seed x set x image x scale
 TOLERANCE = {"psnr": 0.05, "ssim": 5e-4, "stlpips": 2e-3, "niqe": 0.05}
 
 
+def by_method(method: str, seed: int) -> str:
+    """The weights key of a score row where each method has one set of weights (03, 04, 06, 08): its name."""
+    return method
+
+
+def by_method_and_seed(method: str, seed: int) -> str:
+    """The weights key of a score row where a method has weights per seed (05's arms): ``<method>-seed<seed>``."""
+    return f"{method}-seed{int(seed)}"
+
+
+def _row_weights(rows: pd.DataFrame, key: Callable[[str, int], str]) -> pd.Series:
+    """Each row's weights key (``key(method, seed)``), as a Series aligned with ``rows``."""
+    return pd.Series([key(m, int(s)) for m, s in zip(rows["method"], rows["seed"])], index=rows.index, dtype=object)
+
+
 def row_keys(table: pd.DataFrame) -> list[tuple]:
     """Each row's :data:`ROW_KEY` as a tuple, in row order (to test which rows of one table another holds)."""
     return list(table[list(ROW_KEY)].itertuples(index=False, name=None))
@@ -76,14 +91,15 @@ def images_to_score(mode: str, sets: Iterable[str], sample_size: int, limit: int
     ``mode == "full"`` or ``"extend"``: every image (None), or the first
     ``limit`` of each set; ``"sample"``: :func:`fixed_sample` of
     ``sample_size`` per set (the same images on every run), to be checked
-    against the committed full table.
+    against the committed full table, drawn from the first ``limit``
+    images where a limit is given (those the committed table holds).
     """
     from .data import dataset_files
 
     check_mode(mode)
     if mode != "sample":
         return None if limit is None else {s: [f.stem for f in dataset_files(s)[:limit]] for s in sets}
-    return {s: fixed_sample([f.stem for f in dataset_files(s)], sample_size, seed=seed) for s in sets}
+    return {s: fixed_sample([f.stem for f in dataset_files(s)[:limit]], sample_size, seed=seed) for s in sets}
 
 
 def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]:
@@ -296,15 +312,16 @@ class CarriedScores:
     dropped: list[str]
 
 
-def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0) -> dict:
-    """One run's share of a score table: how many rows of which method it computed, where and when.
+def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0, key: Callable[[str, int], str] = by_method) -> dict:
+    """One run's share of a score table: how many rows of which weights it computed, where and when.
 
     ``resumed``: how many of those rows it took from its partial file,
     computed by an earlier process (:func:`resumed_rows`); recorded as
-    ``resumed_rows`` when > 0.
+    ``resumed_rows`` when > 0. Rows are counted per weights key (``key``:
+    :func:`by_method`, or :func:`by_method_and_seed` for one model per seed).
     """
     keep = ("commit", "dirty", "time", "device", "python", "torch", "numpy", "pillow", "notebook", "profile")
-    counts = rows.groupby("method").size() if len(rows) else pd.Series(dtype=int)
+    counts = rows.groupby(_row_weights(rows, key)).size() if len(rows) else pd.Series(dtype=int)
     return {"rows": {m: int(n) for m, n in sorted(counts.items())},
             **({"resumed_rows": int(resumed)} if resumed else {}),
             **{k: provenance[k] for k in keep if k in provenance}}
@@ -322,11 +339,14 @@ def _count_resumed(rows: pd.DataFrame, resumed: Iterable[tuple]) -> int:
     return sum(k in resumed for k in row_keys(rows)) if resumed and len(rows) else 0
 
 
-def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScores:
+def carried_rows(path: str | Path, checkpoints: dict[str, dict],
+                 key: Callable[[str, int], str] = by_method) -> CarriedScores:
     """The committed rows still valid for this run's weights: what an ``extend`` run need not recompute.
 
-    ``checkpoints``: ``{method: {"sha256": ...}}`` of the weights this run
-    scores (keyed by method name). A method's committed rows are dropped only
+    ``checkpoints``: ``{weights key: {"sha256": ...}}`` of the weights this
+    run scores, keyed by ``key(method, seed)`` (the method name by default;
+    :func:`by_method_and_seed` where a method has weights per seed, so a new
+    seed of an arm is scored while its other seeds are carried). A key's committed rows are dropped only
     when the digest differs from the recorded one (retrained weights) or when
     it has weights now but none were recorded; rows of methods this run does
     not score (an arm left out, a checkpoint absent here) are carried with
@@ -339,19 +359,20 @@ def carried_rows(path: str | Path, checkpoints: dict[str, dict]) -> CarriedScore
     table, committed = read_scores(path)
     recorded = committed.get("checkpoints") or {}
 
-    def valid(method: str) -> bool:
-        ours, theirs = checkpoints.get(method), recorded.get(method)
+    def valid(weights: str) -> bool:
+        ours, theirs = checkpoints.get(weights), recorded.get(weights)
         if ours is None:
             return True  # not scored now (or without weights, bicubic): the committed rows stand
         return theirs is not None and ours["sha256"] == theirs["sha256"]
 
-    keep = table["method"].map(valid)
+    weights = _row_weights(table, key) if len(table) else pd.Series(dtype=object)
+    keep = weights.map(valid).astype(bool)
     rows = table[keep].reset_index(drop=True)
-    kept = set(rows["method"])
-    parts = committed.get("parts") or [_part(committed, table)]
+    kept = set(weights[keep])
+    parts = committed.get("parts") or [_part(committed, table, key=key)]
     parts = [{**p, "rows": {m: n for m, n in p["rows"].items() if m in kept}} for p in parts]
     return CarriedScores(rows, {m: d for m, d in recorded.items() if m in kept}, [p for p in parts if p["rows"]],
-                         sorted(set(table.loc[~keep, "method"])))
+                         sorted(set(weights[~keep])))
 
 
 def images_left(carried: CarriedScores | None, method: str, seed: int, names: Iterable[str],
@@ -407,7 +428,7 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
                   checkpoints: dict[str, dict], sets: Iterable[str] | None = None,
                   scales: Iterable[float] | None = None, images: Iterable[str] | None = None,
                   tolerance: dict[str, float] | None = None, carried: CarriedScores | None = None,
-                  resumed: Iterable[tuple] = ()) -> SettledScores:
+                  resumed: Iterable[tuple] = (), key: Callable[[str, int], str] = by_method) -> SettledScores:
     """The full-or-sample step every scoring notebook ends with.
 
     ``mode == "full"``: ``computed`` holds every row; it is written to
@@ -431,6 +452,8 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     ``resumed`` (full and extend mode): the row keys the partial file held
     before this run scored (:func:`resumed_rows`); the provenance and
     ``source`` say how many of the rows written were taken from it.
+    ``key``: how a row's (method, seed) names its weights in ``checkpoints``
+    (:func:`by_method`, or :func:`by_method_and_seed`; see :func:`carried_rows`).
 
     Raises:
         ReproduceError: an unknown mode, or any condition above fails (the
@@ -441,11 +464,11 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
         n = _count_resumed(computed, resumed)
         write_scores(computed, path, {**provenance, "checkpoints": checkpoints,
                                       "computed": "all rows computed in this run" + _resumed_words(n),
-                                      "parts": [_part(provenance, computed, n)]})
+                                      "parts": [_part(provenance, computed, n, key)]})
         return SettledScores(computed, f"computed in this run ({len(computed)} rows{_resumed_words(n)})")
     if mode == "extend":
         return _extend(computed, path, provenance, checkpoints,
-                       carried if carried is not None else carried_rows(path, checkpoints), resumed)
+                       carried if carried is not None else carried_rows(path, checkpoints, key), resumed, key)
     if mode != "sample":
         raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
     table, committed = read_scores(path)
@@ -470,18 +493,19 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     n_images = computed.groupby("set")["image"].nunique().sum()
     source = (f"read from the committed `{path}` (computed {committed.get('time', '?')} at commit "
               f"{str(committed.get('commit'))[:10]} on {committed.get('device', '?')}); {len(computed)} rows "
-              f"({n_images} images) recomputed now and found equal within tolerance")
+              f"({n_images} image{'s' if n_images != 1 else ''}) recomputed now and found equal within tolerance")
     return SettledScores(table.reset_index(drop=True), source, check)
 
 
 def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: dict[str, dict],
-            carried: CarriedScores, resumed: Iterable[tuple] = ()) -> SettledScores:
+            carried: CarriedScores, resumed: Iterable[tuple] = (),
+            key: Callable[[str, int], str] = by_method) -> SettledScores:
     """settle_scores' ``extend`` mode: carried rows + rows computed now, written with per-run provenance."""
     old = set(row_keys(carried.rows))
     new = computed[[k not in old for k in row_keys(computed)]]
     resumed = _count_resumed(new, resumed)
     written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
-    parts = carried.parts + ([_part(provenance, new, resumed)] if len(new) else [])
+    parts = carried.parts + ([_part(provenance, new, resumed, key)] if len(new) else [])
     write_scores(written, path, {**provenance, "checkpoints": {**carried.checkpoints, **checkpoints}, "parts": parts,
                                  "computed": f"{len(new)} rows computed in this run{_resumed_words(resumed)}, "
                                              f"{len(written) - len(new)} carried over from earlier runs with the "
@@ -490,7 +514,7 @@ def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: d
     earlier = "; ".join(f"{', '.join(p['rows'])} at commit {str(p.get('commit'))[:10]} on {p.get('device', '?')}"
                         for p in carried.parts)
     source = (f"{len(new)} rows computed in this run"
-              + (f" ({', '.join(sorted(set(new['method'])))})" if len(new) else "")
+              + (f" ({', '.join(sorted(set(_row_weights(new, key))))})" if len(new) else "")
               + _resumed_words(resumed)
               + (f", {reused} carried over from the committed scores of the same weights ({earlier})" if reused else "")
               + (f"; committed rows of {', '.join(carried.dropped)} dropped (weights changed)" if carried.dropped else "")

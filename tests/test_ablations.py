@@ -192,3 +192,15 @@ def test_cell_override_and_sharpness():
     img = torch.rand(3, 40, 40)
     blurred = F.avg_pool2d(img[None], 5, stride=1, padding=2, count_include_pad=False)[0]
     assert ablations.sharpness(img) > 2 * ablations.sharpness(blurred) and ablations.sharpness(torch.full((3, 9, 9), 0.5)) == 0
+
+
+def test_arm_scales_fixed_networks_at_their_own_scale_and_every_arm_in_a_sample():
+    from reproduce.ablations import arm_scales
+
+    grid = [2, 3, 4, 12, 2.5]
+    assert arm_scales("LIIF-c", grid) == [2.0, 3.0, 4.0, 12.0, 2.5]
+    assert arm_scales("EDSR-baseline-x3", grid) == [3.0] and arm_scales("EDSR-baseline-x3", [2, 4]) == []
+    assert arm_scales("LIIF", grid, sample_scales=[4, 12]) == [4.0, 12.0]
+    # a fixed-scale arm with none of the sample's scales keeps its own, so its weights are still checked
+    assert arm_scales("EDSR-baseline-x2", grid, sample_scales=[4, 12]) == [2.0]
+    assert arm_scales("EDSR-baseline-x4", grid, sample_scales=[4, 12]) == [4.0]

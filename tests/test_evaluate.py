@@ -170,3 +170,38 @@ def test_score_and_settle_full_then_sample_then_extend_with_a_resumed_partial_fi
     assert len(calls) - before == len(names)  # nearest at x3 on every image, nothing at x2
     table, prov = read_scores(path)
     assert len(table) == 4 * len(names) and [p["commit"] for p in prov["parts"]] == ["abc", "def"]
+
+
+def test_score_and_settle_with_weights_per_seed_extends_by_a_new_seed_only(tmp_path):
+    from reproduce.scores import by_method_and_seed, read_scores
+
+    from reproduce.data import dataset_files
+
+    nearest, calls = _counting_method()
+    n = len(dataset_files("sample"))
+    path = tmp_path / "ablations.csv"
+    common = dict(scores_path=path, partial_dir=tmp_path / "partial", provenance={"commit": "abc"}, sample_size=1,
+                  key=by_method_and_seed)
+
+    def design(seeds):
+        labels = {f"m-seed{k}": k for k in seeds}
+        return dict(methods={lab: (nearest, k) for lab, k in labels.items()}, scales={lab: [2] for lab in labels},
+                    digests={lab: {"path": f"{lab}.pt", "sha256": f"d{k}"} for lab, k in labels.items()},
+                    names={lab: "m" for lab in labels})
+
+    one = design([0, 1])
+    computed, _ = ev.score_and_settle("full", one["methods"], one["scales"], ["sample"], digests=one["digests"],
+                                      names=one["names"], **common)
+    assert set(computed["method"]) == {"m"} and sorted(computed["seed"].unique()) == [0, 1] and len(calls) == 2 * n
+    two = design([0, 1, 2])
+    before = len(calls)
+    computed, settled = ev.score_and_settle("extend", two["methods"], two["scales"], ["sample"],
+                                            digests=two["digests"], names=two["names"], **common)
+    assert len(calls) - before == n  # seed 2 on every image; seeds 0 and 1 carried
+    table, prov = read_scores(path)
+    assert len(table) == 3 * n and [p["rows"] for p in prov["parts"]] == [{"m-seed0": n, "m-seed1": n}, {"m-seed2": n}]
+    # the sample check recomputes every seed's sampled image and accepts the table
+    before = len(calls)
+    computed, settled = ev.score_and_settle("sample", two["methods"], two["scales"], ["sample"],
+                                            digests=two["digests"], names=two["names"], **common)
+    assert len(calls) - before == 3 and settled.check is not None and len(settled.table) == 3 * n

@@ -124,7 +124,7 @@ def test_settle_scores_full_writes_the_table_with_its_weights_and_sample_reads_i
     settled = settle_scores("sample", sample, path, {}, WEIGHTS)
     # the whole committed table (all 3 images of both methods) is what tables are rendered from
     assert len(settled.table) == 6 and set(settled.check["metric"]) == {"psnr", "ssim", "stlpips"}
-    assert "read from the committed" in settled.source and "c0ffee1234" in settled.source and "2 rows (1 images)" in settled.source
+    assert "read from the committed" in settled.source and "c0ffee1234" in settled.source and "2 rows (1 image)" in settled.source
 
 
 def test_settle_scores_narrows_the_committed_table_to_this_runs_design(tmp_path):
@@ -167,6 +167,10 @@ def test_images_to_score_full_limit_and_a_stable_sample(tmp_path):
     sample = images_to_score("sample", [str(folder)], 3)[str(folder)]
     assert len(sample) == 3 and sample == images_to_score("sample", [str(folder)], 3)[str(folder)]
     assert sample == fixed_sample([f"im{i}" for i in range(9)], 3, seed=0)
+    # a table scored with a limit holds only the first images: its sample is drawn from those
+    limited = images_to_score("sample", [str(folder)], 1, limit=4)[str(folder)]
+    assert limited == fixed_sample([f"im{i}" for i in range(4)], 1, seed=0) and limited[0] in {"im0", "im1", "im2", "im3"}
+    assert images_to_score("sample", [str(folder)], 5, limit=2)[str(folder)] == ["im0", "im1"]
     with pytest.raises(ReproduceError, match="'full', 'extend' or 'sample'"):
         images_to_score("all", [str(folder)], 3)
 
@@ -357,3 +361,28 @@ def test_resumed_rows_are_the_partial_files_keys_and_only_those_written_count(tm
     prov = read_scores(path)[1]
     assert [p.get("resumed_rows") for p in prov["parts"]] == [None, 2]
     assert "3 rows computed in this run (2 of them taken" in prov["computed"] and "2 of them" in settled.source
+
+
+def test_weights_per_seed_carry_the_other_seeds_of_a_retrained_or_new_seed(tmp_path):
+    from reproduce.scores import by_method_and_seed, carried_rows
+
+    liif = _table().query("method == 'LIIF'")
+    table = pd.concat([liif, liif.assign(seed=1, psnr=liif["psnr"] + 0.1), liif.assign(method="LIIF-c")],
+                      ignore_index=True)
+    recorded = {"LIIF-seed0": {"sha256": "a0"}, "LIIF-seed1": {"sha256": "a1"}, "LIIF-c-seed0": {"sha256": "c0"}}
+    path = write_scores(table, tmp_path / "s.csv", {"commit": "abc", "device": "cpu", "checkpoints": recorded})
+    # seed 1 retrained, seed 2 new: only seed 1's rows drop; seed 0 and the other arm are carried
+    now = {"LIIF-seed0": {"sha256": "a0"}, "LIIF-seed1": {"sha256": "b1"}, "LIIF-seed2": {"sha256": "a2"}}
+    carried = carried_rows(path, now, by_method_and_seed)
+    assert sorted(set(zip(carried.rows["method"], carried.rows["seed"]))) == [("LIIF", 0), ("LIIF-c", 0)]
+    assert carried.dropped == ["LIIF-seed1"]
+    assert carried.parts == [{"rows": {"LIIF-c-seed0": 3, "LIIF-seed0": 3}, "commit": "abc", "device": "cpu"}]
+    # keyed by method name, seed 1's new digest is not even looked up: the key decides what is compared
+    assert carried_rows(path, {"LIIF": {"sha256": "zz"}}).dropped == ["LIIF"]
+    # an extending run writes the new seed with its own share, counted per weights
+    fresh = liif.assign(seed=2)
+    settled = settle_scores("extend", pd.concat([carried.rows, fresh], ignore_index=True), path, {"commit": "def"},
+                            {**now, "LIIF-c-seed0": recorded["LIIF-c-seed0"]}, carried=carried, key=by_method_and_seed)
+    written, prov = read_scores(path)
+    assert len(written) == 9 and prov["parts"][-1]["rows"] == {"LIIF-seed2": 3}
+    assert "(LIIF-seed2)" in settled.source
