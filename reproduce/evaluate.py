@@ -319,7 +319,8 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
 
 def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: dict[str, Iterable[float]],
                      sets: Iterable[str], *, digests: dict[str, dict], scores_path: str | Path,
-                     partial_dir: str | Path, provenance: dict, sample_size: int, limit: int | None = None,
+                     partial_dir: str | Path, provenance: dict, sample_size: int | dict[str, int],
+                     limit: int | None = None,
                      bf16: bool = False, metric_scales: Iterable[float] = (),
                      extra_metrics: dict[str, Callable] | None = None,
                      set_scales: dict[str, Iterable[float]] | None = None, table_scales: Iterable[float] | None = None,

@@ -84,7 +84,7 @@ def fixed_sample(names: Iterable[str], n: int, seed: int = 0, always: Iterable[s
     return sorted(set(always) | {rest[i] for i in drawn})
 
 
-def images_to_score(mode: str, sets: Iterable[str], sample_size: int, limit: int | None = None,
+def images_to_score(mode: str, sets: Iterable[str], sample_size: int | dict[str, int], limit: int | None = None,
                     seed: int = 0) -> dict[str, list[str]] | None:
     """Which images of each test set a scoring run scores: ``{set: [image names]}``, None for all.
 
@@ -93,13 +93,17 @@ def images_to_score(mode: str, sets: Iterable[str], sample_size: int, limit: int
     ``sample_size`` per set (the same images on every run), to be checked
     against the committed full table, drawn from the first ``limit``
     images where a limit is given (those the committed table holds).
+    ``sample_size`` may be ``{set: n}``: sets not named get no image (a
+    notebook with many checkpoints checks each on a few small images).
     """
     from .data import dataset_files
 
     check_mode(mode)
     if mode != "sample":
         return None if limit is None else {s: [f.stem for f in dataset_files(s)[:limit]] for s in sets}
-    return {s: fixed_sample([f.stem for f in dataset_files(s)[:limit]], sample_size, seed=seed) for s in sets}
+    size = (lambda s: int(sample_size.get(s, 0))) if isinstance(sample_size, dict) else (lambda s: int(sample_size))
+    return {s: fixed_sample([f.stem for f in dataset_files(s)[:limit]], size(s), seed=seed) if size(s) else []
+            for s in sets}
 
 
 def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]:
@@ -115,6 +119,24 @@ def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]
     """
     held = _sampled_values(mode, path, "set")
     return [] if held is None else [s for s in sets if s not in held]
+
+
+def unscored_weights(mode: str, path: str | Path, digests: dict[str, dict]) -> list[str]:
+    """The weights keys of ``digests`` the committed table at ``path`` holds no scores of, in ``"sample"`` mode.
+
+    A key counts as scored when the table's provenance records the same
+    SHA-256 for it. A model trained in one sitting and scored in a later one
+    (05's arms: about an hour of training each, then about 17 minutes of
+    scoring) is left out of a ``"sample"`` run, which the notebook says,
+    instead of failing it; ``"extend"`` scores it. ``[]`` in ``"full"`` and
+    ``"extend"`` mode or without a committed table.
+    """
+    check_mode(mode)
+    path = Path(path)
+    if mode != "sample" or not path.is_file():
+        return []
+    recorded = read_scores(path)[1].get("checkpoints") or {}
+    return [k for k, d in digests.items() if (recorded.get(k) or {}).get("sha256") != d["sha256"]]
 
 
 def _sampled_values(mode: str, path: str | Path, column: str) -> set | None:

@@ -386,3 +386,23 @@ def test_weights_per_seed_carry_the_other_seeds_of_a_retrained_or_new_seed(tmp_p
     written, prov = read_scores(path)
     assert len(written) == 9 and prov["parts"][-1]["rows"] == {"LIIF-seed2": 3}
     assert "(LIIF-seed2)" in settled.source
+
+
+def test_sample_size_per_set_and_unscored_weights(tmp_path):
+    from reproduce.scores import unscored_weights
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for i in range(5):
+        Image.new("RGB", (4, 4)).save(folder / f"im{i}.png")
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.new("RGB", (4, 4)).save(other / "x.png")
+    chosen = images_to_score("sample", [str(folder), str(other)], {str(folder): 2})
+    assert len(chosen[str(folder)]) == 2 and chosen[str(other)] == []  # a set not named: no image
+    assert images_to_score("full", [str(folder)], {str(folder): 2}) is None
+    path = write_scores(_table(), tmp_path / "s.csv", {"checkpoints": {"LIIF-seed0": {"sha256": "a0"}}})
+    digests = {"LIIF-seed0": {"sha256": "a0"}, "LIIF-seed1": {"sha256": "a1"}, "LIIF-c-seed0": {"sha256": "c0"}}
+    assert unscored_weights("sample", path, digests) == ["LIIF-seed1", "LIIF-c-seed0"]
+    assert unscored_weights("sample", path, {"LIIF-seed0": {"sha256": "changed"}}) == ["LIIF-seed0"]
+    assert unscored_weights("extend", path, digests) == [] and unscored_weights("sample", tmp_path / "no.csv", digests) == []
