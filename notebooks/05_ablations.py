@@ -213,9 +213,13 @@ if len(table):
                "images for 6000): compare signs and shapes, not values.")
     save_table(effects, "ablations", results_dir, run, floatfmt=".4f", caption=caption)
     display(Markdown(caption + "\n\n" + markdown_table(effects, ".4f")))
-    fig = delta_vs_scale(effects, reference_set, [a for a in arms if a.startswith("LIIF-")])
-    save_figure(fig, "ablations_delta_vs_scale", figures_dir, run=run)
-    plt.show()
+    shown = [a for a in arms if a.startswith("LIIF-") and a in set(effects["method"])]
+    if shown:
+        fig = delta_vs_scale(effects, reference_set, shown)
+        save_figure(fig, "ablations_delta_vs_scale", figures_dir, run=run)
+        plt.show()
+    else:
+        display(Markdown("**No ablation arm scored yet**: the table holds LIIF's seeds only, and no figure is drawn."))
 else:
     effects = pd.DataFrame(columns=["method", "set", "scale", "seeds", "mean", "delta", "ci_low", "ci_high", "win_rate", "paper_delta"])
 
