@@ -49,9 +49,11 @@ urban_scales = [2, 4, 12]                            # Urban100's scales (every 
 reference_set = "Kodak24"                            # the set of the paper's claims (DIV2K stand-in)
 eval_limit = None                                    # first N images of each set (None: all)
 scores = "sample"                                    # "full": score everything; "extend": score only new arms/seeds/sets/scales; "sample": recompute a fixed sample and check it
-sample_size = {"B100": 1}                            # images per set recomputed in "sample" mode (sets not named: none)
-sample_scales = [4]                                  # the scales recomputed in "sample" mode (an arm without any: its own)
-bf16 = True                                          # score in bf16 (sample/extend: the committed table's precision)
+sample_size = {"Kodak24": 1}                         # images per set recomputed in "sample" mode (sets not named: none)
+sample_scales = [30]                                 # the scales recomputed in "sample" mode (an arm without any: its own)
+bf16 = "auto"                                        # bf16 autocast: true, false or "auto" (bf16 where the CPU has bf16 kernels); sample/extend: the committed table's
+precision_images = 6                                 # Kodak24 images of the bf16-vs-fp32 check of paired differences
+precision_scales = [2, 30]                           # its scales
 border_scales = [12, 30]                             # scales of the -e border-jump measure
 mechanism_image = ["Kodak24", 3]                     # [set, index] of the mechanism figures
 scores_dir = "results/scores"                        # committed per-image scores
@@ -75,6 +77,7 @@ from reproduce.engine import train_and_store, upscale
 from reproduce.evaluate import file_digest, score_and_settle
 from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
+from reproduce.device import resolve_bf16
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.scores import by_method_and_seed, check_mode, scoring_settings, unscored_scales, unscored_sets, unscored_weights
@@ -89,6 +92,7 @@ def weights(arm, seed):
 
 
 scores_path = Path(scores_dir) / "ablations.csv"
+bf16 = resolve_bf16(bf16)  # "auto": fp32 on a CPU without bf16 kernels, where bf16 is several times slower
 bf16, _ = scoring_settings(scores, scores_path, bf16, [])  # sample/extend: the committed table's precision
 run = Run("05_ablations", profile, scores=scores, bf16=bf16)
 display(Markdown(run.markdown()))
@@ -123,24 +127,29 @@ if missing:
 # ## Scoring
 #
 # Every available arm and seed on every image of the sets at their scales
-# (the fixed-scale networks at their own scale only). In bf16: the design
-# is about 500 output megapixels per LIIF arm and seed, and the committed
+# (the fixed-scale networks at their own scale only). The design is about
+# 500 output megapixels per LIIF arm and seed. `bf16 = "auto"` scores in
+# bf16 on a CPU with bf16 kernels (AMX or AVX-512 BF16): the committed
 # inference benchmark (`results/benchmarks/infer.json`, ×12 rows; its
-# record predates CPU names, and bf16 five times faster implies a CPU with
-# bf16 kernels) measured about 2.2 s per output megapixel in bf16 against
-# 11 s in fp32; each row's `seconds` column records what scoring took
-# here; every arm is scored the same way, so the paired
-# differences compare like with like. `full` writes the per-image table
+# record predates CPU names, and bf16 five times faster implies such a
+# CPU) measured about 2.2 s per output megapixel in bf16 against 11 s in
+# fp32; on a CPU without them bf16 is about 9× slower than fp32
+# (`results/benchmarks/bf16_kernels.json`) and `auto` means fp32. Each
+# row's `seconds` column records what scoring took. Every arm is scored in
+# the same precision, and the check below measures whether bf16 moves
+# the paired differences the verdicts rest on. `full` writes the per-image table
 # `results/scores/ablations.csv`; `extend` keeps its rows of unchanged
 # weights and scores only what is new (an arm or seed trained since, a set
 # or a scale), so the arms can be added one sitting at a time; `sample`
 # recomputes `sample_size` fixed images at `sample_scales` for every arm
-# and seed (one B100 image at ×4, or the fixed networks' own scale: it
-# checks every checkpoint and the code, on a CPU without AMX too), checks
-# them against that table, and renders from it. In `sample` mode, arms,
-# sets and scales the committed table does not hold yet are named and left
-# out (their claims are not tested). With nothing to compare yet (LIIF
-# seed 0 alone), nothing is scored.
+# and seed (one Kodak24 image, the reference set's protocol, at ×30, the
+# scale of the −c claim, or the fixed networks' own scale: every
+# checkpoint is checked, but not every set's protocol or every scale;
+# 03's sample checks the benchmark protocol), checks them against that
+# table, and renders from it. In `sample` mode, arm seeds, sets and
+# scales the committed table does not hold yet are named and left out
+# (their claims are not tested). With nothing to compare yet (LIIF seed 0
+# alone), nothing is scored.
 
 # %%
 table = pd.DataFrame()
@@ -148,9 +157,9 @@ all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
 labels = {by_method_and_seed(arm, seed): (arm, seed) for arm, seed in available}
 digests = {k: {"path": str(weights(*v)), "sha256": file_digest(weights(*v))} for k, v in labels.items()}
 # what the committed table does not hold yet (sample mode only): left out and named
-left_out = {"arms": unscored_weights(scores, scores_path, digests), "sets": unscored_sets(scores, scores_path, all_sets),
+left_out = {"arm seeds": unscored_weights(scores, scores_path, digests), "sets": unscored_sets(scores, scores_path, all_sets),
             "scales": unscored_scales(scores, scores_path, sorted({*map(float, ablation_scales), *map(float, urban_scales)}))}
-labels = {k: v for k, v in labels.items() if k not in left_out["arms"]}
+labels = {k: v for k, v in labels.items() if k not in left_out["arm seeds"]}
 scored_sets = [s for s in all_sets if s not in left_out["sets"]]
 grid = {s: [x for x in (urban_scales if s == "Urban100" else ablation_scales) if float(x) not in left_out["scales"]]
         for s in scored_sets}
@@ -174,6 +183,33 @@ if len(labels) > 1:
     display(Markdown(f"**Scores** ({'bf16' if bf16 else 'fp32'}): {settled.source}."))
 else:
     display(Markdown("**Nothing to compare yet**: fewer than two arms or seeds have weights (and scores); no arm is scored."))
+
+# %% [markdown]
+# ### Does bf16 move the paired differences?
+#
+# LIIF seed 0 against the second scored arm or seed, on the first
+# `precision_images` Kodak24 images at `precision_scales`, in fp32 and in
+# bf16 (`ablations.paired_precision_check`): `shift` is how much bf16
+# moves the mean paired difference, to be read against the effects below.
+# Computed when this run scores in bf16 (`full`, `extend`); a `sample` run
+# shows the committed table.
+
+# %%
+precision_path = Path(results_dir) / "ablations_bf16_check.csv"
+if bf16 and scores != "sample" and len(labels) > 1:
+    (arm_a, seed_a), (arm_b, seed_b) = list(labels.values())[:2]
+    precision = ablations.paired_precision_check(load(weights(arm_a, seed_a)), load(weights(arm_b, seed_b)), reference_set,
+                                                 precision_scales, limit=precision_images)
+    precision.insert(0, "pair", f"{arm_a} seed {seed_a} - {arm_b} seed {seed_b}")
+    save_table(precision, "ablations_bf16_check", results_dir, run, floatfmt=".4f")
+    display(Markdown(markdown_table(precision, ".4f")))
+elif bf16 and precision_path.is_file():
+    display(Markdown("Committed check (not recomputed in a sample run):\n\n"
+                     + markdown_table(pd.read_csv(precision_path), ".4f")))
+elif bf16:
+    display(Markdown("**Not checked yet**: no committed bf16 check."))
+else:
+    display(Markdown("Scored in fp32: nothing to check."))
 
 # %% [markdown]
 # ## Run-to-run noise of LIIF
@@ -277,8 +313,9 @@ if ("LIIF", 0) in available:
 # On the reference set, one verdict per claim and scale (`reproduced`:
 # the interval lies on the claimed side of zero; `contradicted`: on the
 # other; `within noise`: it covers zero; `not tested`: no scores). The
-# intervals cover seeds and images; a verdict rests on the seeds listed in
-# the budget table. Saved for the claims ledger (`09_summary`).
+# intervals cover seeds and images; a verdict rests on the seeds in the
+# effects table's `paired_seeds` column (seeds trained but not yet scored
+# are not among them). Saved for the claims ledger (`09_summary`).
 
 # %%
 claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set) + ablations.fixed_scale_claims(effects, reference_set))

@@ -111,6 +111,40 @@ def arm_scales(arm: str, scales, sample_scales=None) -> list[float]:
     return chosen or grid[:1]
 
 
+def paired_precision_check(model_a, model_b, set_name: str, scales, limit: int | None = None):
+    """Does bf16 move the paired difference between two models? fp32 and bf16 side by side, per scale.
+
+    The ablation verdicts rest on per-image differences of a few hundredths
+    of a dB between arms scored in bf16; a per-image bf16 shift of that size
+    matters only if it does not cancel in the difference. Scores both models
+    on the first ``limit`` images of ``set_name`` in fp32 and in bf16.
+
+    Returns:
+        DataFrame ``set, scale, images, delta_fp32, delta_bf16, shift,
+        max_abs_image_shift``: the mean of per-image (a - b) PSNR in each
+        precision (dB), their difference, and the largest per-image
+        |(a - b)_bf16 - (a - b)_fp32|.
+    """
+    import pandas as pd
+
+    from .data import dataset_files
+    from .evaluate import score_images
+
+    images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
+    per = {}
+    for bf16 in (False, True):
+        a, b = (score_images(m, n, [set_name], scales, images=images, bf16=bf16).set_index(["scale", "image"])["psnr"]
+                for m, n in ((model_a, "a"), (model_b, "b")))
+        per[bf16] = a - b
+    both = pd.DataFrame({"fp32": per[False], "bf16": per[True]}).reset_index()
+    both["shift"] = both["bf16"] - both["fp32"]
+    out = both.groupby("scale", sort=False).agg(images=("image", "nunique"), delta_fp32=("fp32", "mean"),
+                                                delta_bf16=("bf16", "mean"), shift=("shift", "mean"),
+                                                max_abs_image_shift=("shift", lambda d: float(d.abs().max())))
+    out.insert(0, "set", set_name)
+    return out.reset_index()[["set", "scale", "images", "delta_fp32", "delta_bf16", "shift", "max_abs_image_shift"]]
+
+
 def cell_border_jump(img: torch.Tensor, lr_size: tuple[int, int]) -> dict[str, float]:
     """How much an output jumps where its LR cell changes, against how much it changes inside cells.
 

@@ -311,7 +311,7 @@ def score_table(methods: dict[str, tuple[object, int]], sets: Iterable[str], sca
             if progress and measured and k % 10 == 0 and k < len(stems):  # a large set takes hours on a CPU
                 progress(f"{set_name:<9} {k}/{len(stems)} images scored with {', '.join(extra_metrics or {})}")
         if progress and measured and stems:
-            progress(f"{set_name:<9} {len(names)} images scored with {', '.join(extra_metrics or {})} at "
+            progress(f"{set_name:<9} {len(stems)} images scored with {', '.join(extra_metrics or {})} at "
                      f"x{', x'.join(f'{s:g}' for s in measured)}")
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -122,21 +122,29 @@ def unscored_sets(mode: str, path: str | Path, sets: Iterable[str]) -> list[str]
 
 
 def unscored_weights(mode: str, path: str | Path, digests: dict[str, dict]) -> list[str]:
-    """The weights keys of ``digests`` the committed table at ``path`` holds no scores of, in ``"sample"`` mode.
+    """The weights keys of ``digests`` the committed table at ``path`` was never scored with, in ``"sample"`` mode.
 
-    A key counts as scored when the table's provenance records the same
-    SHA-256 for it. A model trained in one sitting and scored in a later one
-    (05's arms: about an hour of training each, then about 17 minutes of
-    scoring) is left out of a ``"sample"`` run, which the notebook says,
-    instead of failing it; ``"extend"`` scores it. ``[]`` in ``"full"`` and
-    ``"extend"`` mode or without a committed table.
+    A model trained in one sitting and scored in a later one (05's arms:
+    about an hour of training each, then the scoring) is left out of a
+    ``"sample"`` run, which the notebook says, instead of failing it;
+    ``"extend"`` scores it. Only keys the table's provenance does not record
+    count: a recorded key whose digest differs now (retrained or damaged
+    weights) is not "unscored", and :func:`settle_scores` refuses it. ``[]``
+    in ``"full"`` and ``"extend"`` mode or without a committed table.
+
+    Raises:
+        ReproduceError: the committed table holds rows but its provenance
+            records no weights (nothing could be checked against them).
     """
     check_mode(mode)
     path = Path(path)
     if mode != "sample" or not path.is_file():
         return []
-    recorded = read_scores(path)[1].get("checkpoints") or {}
-    return [k for k, d in digests.items() if (recorded.get(k) or {}).get("sha256") != d["sha256"]]
+    table, provenance = read_scores(path)
+    recorded = provenance.get("checkpoints") or {}
+    if len(table) and not recorded:
+        raise ReproduceError(f"the committed scores in {path} record no weights: rerun with scores='full'")
+    return [k for k in digests if k not in recorded]
 
 
 def _sampled_values(mode: str, path: str | Path, column: str) -> set | None:
@@ -493,6 +501,9 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
                        carried if carried is not None else carried_rows(path, checkpoints, key), resumed, key)
     if mode != "sample":
         raise ReproduceError(f"scores must be 'full', 'extend' or 'sample', not {mode!r}")
+    if not len(computed):
+        raise ReproduceError(f"nothing was recomputed to check the committed scores in {path} against (no sampled "
+                             "image in the sets and scales of this run): name a scored set in sample_size")
     table, committed = read_scores(path)
     recorded = committed.get("checkpoints") or {}
     changed = sorted(k for k in set(checkpoints) | set(recorded)

@@ -204,3 +204,30 @@ def test_arm_scales_fixed_networks_at_their_own_scale_and_every_arm_in_a_sample(
     # a fixed-scale arm with none of the sample's scales keeps its own, so its weights are still checked
     assert arm_scales("EDSR-baseline-x2", grid, sample_scales=[4, 12]) == [2.0]
     assert arm_scales("EDSR-baseline-x4", grid, sample_scales=[4, 12]) == [4.0]
+
+
+def test_paired_precision_check_reports_the_shift_of_the_paired_difference():
+    import torch.nn.functional as F
+
+    from reproduce.ablations import paired_precision_check
+
+    def nearest(lr, size):
+        return F.interpolate(lr[None], size=tuple(size), mode="nearest")[0]
+
+    def darker(lr, size):
+        return nearest(lr, size) * 0.97
+
+    out = paired_precision_check(nearest, darker, "sample", [2, 3], limit=2)
+    assert list(out["scale"]) == [2.0, 3.0] and (out["images"] == 2).all() and (out["set"] == "sample").all()
+    assert (out["delta_fp32"] > 0).all()  # the darker output is further from the ground truth
+    # plain callables ignore bf16: the difference is the same in both precisions
+    assert out["shift"].abs().max() < 1e-9 and out["max_abs_image_shift"].max() < 1e-9
+    # models: bf16 autocast reaches both, so the per-image differences move a little, and only a little
+    from conftest import liif_spec
+    from reproduce.models import make
+
+    torch.manual_seed(0)
+    a, b = make(liif_spec()).eval(), make(liif_spec()).eval()
+    out = paired_precision_check(a, b, "sample", [2], limit=1)
+    assert 0 < out["max_abs_image_shift"].iloc[0] < 0.5
+    assert out["shift"].iloc[0] == pytest.approx(out["delta_bf16"].iloc[0] - out["delta_fp32"].iloc[0])

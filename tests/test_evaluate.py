@@ -178,6 +178,12 @@ def test_score_and_settle_with_weights_per_seed_extends_by_a_new_seed_only(tmp_p
     from reproduce.data import dataset_files
 
     nearest, calls = _counting_method()
+
+    def seeded(k):
+        """A different model per seed: nearest upsampling darkened by 0.02 k (so a label/seed mix-up shows)."""
+        return lambda lr, size: nearest(lr, size) * (1 - 0.02 * k)
+
+    models = {k: seeded(k) for k in range(3)}
     n = len(dataset_files("sample"))
     path = tmp_path / "ablations.csv"
     common = dict(scores_path=path, partial_dir=tmp_path / "partial", provenance={"commit": "abc"}, sample_size=1,
@@ -185,7 +191,7 @@ def test_score_and_settle_with_weights_per_seed_extends_by_a_new_seed_only(tmp_p
 
     def design(seeds):
         labels = {f"m-seed{k}": k for k in seeds}
-        return dict(methods={lab: (nearest, k) for lab, k in labels.items()}, scales={lab: [2] for lab in labels},
+        return dict(methods={lab: (models[k], k) for lab, k in labels.items()}, scales={lab: [2] for lab in labels},
                     digests={lab: {"path": f"{lab}.pt", "sha256": f"d{k}"} for lab, k in labels.items()},
                     names={lab: "m" for lab in labels})
 
@@ -205,3 +211,9 @@ def test_score_and_settle_with_weights_per_seed_extends_by_a_new_seed_only(tmp_p
     computed, settled = ev.score_and_settle("sample", two["methods"], two["scales"], ["sample"],
                                             digests=two["digests"], names=two["names"], **common)
     assert len(calls) - before == 3 and settled.check is not None and len(settled.table) == 3 * n
+    # each seed's rows are its own model's: the same as scoring that model alone
+    for k in range(3):
+        alone = ev.score_images(models[k], "m", ["sample"], [2], seed=k).set_index("image")["psnr"]
+        mine = table[table["seed"] == k].set_index("image")["psnr"]
+        assert mine.sort_index().to_numpy() == pytest.approx(alone.sort_index().to_numpy(), abs=1e-4)
+    assert table.groupby("seed")["psnr"].mean().is_monotonic_decreasing  # darker with k: the seeds differ

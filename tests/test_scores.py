@@ -169,7 +169,9 @@ def test_images_to_score_full_limit_and_a_stable_sample(tmp_path):
     assert sample == fixed_sample([f"im{i}" for i in range(9)], 3, seed=0)
     # a table scored with a limit holds only the first images: its sample is drawn from those
     limited = images_to_score("sample", [str(folder)], 1, limit=4)[str(folder)]
-    assert limited == fixed_sample([f"im{i}" for i in range(4)], 1, seed=0) and limited[0] in {"im0", "im1", "im2", "im3"}
+    assert limited == fixed_sample([f"im{i}" for i in range(4)], 1, seed=0)
+    assert all(images_to_score("sample", [str(folder)], 1, limit=4, seed=k)[str(folder)][0] in {"im0", "im1", "im2", "im3"}
+               for k in range(20))  # whatever the draw
     assert images_to_score("sample", [str(folder)], 5, limit=2)[str(folder)] == ["im0", "im1"]
     with pytest.raises(ReproduceError, match="'full', 'extend' or 'sample'"):
         images_to_score("all", [str(folder)], 3)
@@ -377,7 +379,7 @@ def test_weights_per_seed_carry_the_other_seeds_of_a_retrained_or_new_seed(tmp_p
     assert sorted(set(zip(carried.rows["method"], carried.rows["seed"]))) == [("LIIF", 0), ("LIIF-c", 0)]
     assert carried.dropped == ["LIIF-seed1"]
     assert carried.parts == [{"rows": {"LIIF-c-seed0": 3, "LIIF-seed0": 3}, "commit": "abc", "device": "cpu"}]
-    # keyed by method name, seed 1's new digest is not even looked up: the key decides what is compared
+    # keyed by method name instead, the table's per-seed records do not match "LIIF": every LIIF row drops
     assert carried_rows(path, {"LIIF": {"sha256": "zz"}}).dropped == ["LIIF"]
     # an extending run writes the new seed with its own share, counted per weights
     fresh = liif.assign(seed=2)
@@ -404,5 +406,15 @@ def test_sample_size_per_set_and_unscored_weights(tmp_path):
     path = write_scores(_table(), tmp_path / "s.csv", {"checkpoints": {"LIIF-seed0": {"sha256": "a0"}}})
     digests = {"LIIF-seed0": {"sha256": "a0"}, "LIIF-seed1": {"sha256": "a1"}, "LIIF-c-seed0": {"sha256": "c0"}}
     assert unscored_weights("sample", path, digests) == ["LIIF-seed1", "LIIF-c-seed0"]
-    assert unscored_weights("sample", path, {"LIIF-seed0": {"sha256": "changed"}}) == ["LIIF-seed0"]
+    # retrained weights are not "unscored": the check itself refuses them
+    assert unscored_weights("sample", path, {"LIIF-seed0": {"sha256": "changed"}}) == []
+    with pytest.raises(ReproduceError, match="other or more weights"):
+        settle_scores("sample", _table().iloc[[3]], path, {}, {"LIIF-seed0": {"sha256": "changed"}})
     assert unscored_weights("extend", path, digests) == [] and unscored_weights("sample", tmp_path / "no.csv", digests) == []
+    # a table whose provenance records no weights cannot vouch for any
+    bare = write_scores(_table(), tmp_path / "bare.csv", {"commit": "abc"})
+    with pytest.raises(ReproduceError, match="record no weights"):
+        unscored_weights("sample", bare, digests)
+    # a sample run that recomputed nothing checks nothing: refused, not passed
+    with pytest.raises(ReproduceError, match="nothing was recomputed"):
+        settle_scores("sample", pd.DataFrame(), path, {}, {"LIIF-seed0": {"sha256": "a0"}})
