@@ -73,7 +73,7 @@ from IPython.display import Markdown, display
 
 from reproduce import ablations
 from reproduce.data import dataset_files, make_lr, read_image, to_tensor
-from reproduce.engine import train_and_store, upscale
+from reproduce.engine import upscale
 from reproduce.evaluate import file_digest, score_and_settle
 from reproduce.figures import delta_vs_scale, image_grid
 from reproduce.budget import budget_table
@@ -110,7 +110,7 @@ display(Markdown(run.markdown()))
 if train:
     for arm, seed in runs:
         if not weights(arm, seed).is_file():
-            train_and_store(ablations.arm_config(arm, seed, config_dir, ablation_run_dir, liif_config), weights(arm, seed), log=print)
+            ablations.train_arm(arm, seed, config_dir, ablation_run_dir, ablation_dir, liif_config, log=print)
 budget = budget_table({f"{arm} seed {seed}": weights(arm, seed) for arm, seed in runs}, label="arm")
 budget.insert(1, "changes", [ablations.ARMS[arm][2] for arm, _ in runs])
 used = {arm: ablations.training_images(ablations.arm_config(arm, 0, config_dir, ablation_run_dir, liif_config)) for arm in arms}

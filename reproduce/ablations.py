@@ -93,6 +93,22 @@ def arm_config(arm: str, seed: int, config_dir: str | Path, run_dir: str | Path,
     return load_config(Path(config_dir) / name, nest_dotted(dotted))
 
 
+def train_arm(arm: str, seed: int, config_dir: str | Path = "configs/cpu", run_dir: str | Path = "runs/cpu/ablations",
+              store_dir: str | Path = "results/checkpoints/ablations", liif_config: str = "edsr-baseline-liif.yaml",
+              log=print) -> Path:
+    """Train one arm and seed (resuming its run folder) and store its weights: ``<store_dir>/<arm>-seed<seed>.pt``.
+
+    What ``05_ablations`` does for every missing arm with ``train=True``, one
+    arm at a time (``reproduce ablation ARM SEED``): about an hour each on
+    two cores with AMX, so a sitting trains one or two. Returns the
+    checkpoint path (weights and training log only, no optimizer state).
+    """
+    from .engine import train_and_store
+
+    cfg = arm_config(arm, seed, config_dir, run_dir, liif_config)
+    return train_and_store(cfg, checkpoint_path(store_dir, arm, seed), log=log)
+
+
 def arm_scales(arm: str, scales, sample_scales=None) -> list[float]:
     """The scales an arm is scored at: the grid's, or a fixed-scale network's own scale only.
 

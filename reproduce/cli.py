@@ -1,4 +1,4 @@
-"""Command line: ``reproduce train | eval | upscale | run | data``.
+"""Command line: ``reproduce train | ablation | eval | upscale | run | data``.
 
 Problems the user can fix (bad arguments, unreadable files, missing data,
 foreign checkpoints) end with one ``error:`` line on stderr and exit code 2;
@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value by its dotted key; the value is YAML (-p train.steps=200)")
 
+    p = sub.add_parser("ablation", help="train one ablation arm and seed of 05_ablations and store its weights")
+    p.add_argument("arm", help="LIIF, LIIF-c, LIIF-u, LIIF-e, LIIF-d, EDSR-baseline-x2, -x3 or -x4")
+    p.add_argument("seed", type=int, help="the seed (also the batch stream and the initial weights)")
+    p.add_argument("--config-dir", default="configs/cpu", help="folder of the configs the arms change (default configs/cpu)")
+    p.add_argument("--run-dir", default="runs/cpu/ablations", help="training run folders, resumed if present")
+    p.add_argument("--store", default="results/checkpoints/ablations", help="where the weights go (<arm>-seed<k>.pt)")
+
     p = sub.add_parser("eval", help="PSNR/SSIM on benchmark sets")
     p.add_argument("model", help="checkpoint path, or 'bicubic'")
     p.add_argument("--sets", default="Set5,Set14,B100,Urban100",
@@ -147,6 +154,20 @@ def cmd_train(args) -> None:
     cfg = load_config(args.config, overrides or None)
     path = train(cfg, resume=args.resume, log=lambda msg: print(msg, flush=True))
     print(f"checkpoint: {path}")
+
+
+def cmd_ablation(args) -> None:
+    from .ablations import ARMS, checkpoint_path, train_arm
+
+    if args.arm not in ARMS:
+        raise ReproduceError(f"unknown ablation arm {args.arm!r}; known: {', '.join(ARMS)}")
+    if args.seed < 0:
+        raise ReproduceError(f"seed must be 0 or more, got {args.seed}")
+    target = checkpoint_path(args.store, args.arm, args.seed)
+    if target.exists():
+        raise ReproduceError(f"{target} exists: delete it to retrain (its scores would no longer match)")
+    path = train_arm(args.arm, args.seed, args.config_dir, args.run_dir, args.store, log=lambda m: print(m, flush=True))
+    print(f"weights: {path}")
 
 
 def cmd_eval(args) -> None:
@@ -246,7 +267,7 @@ def cmd_data(args) -> None:
                                  f"{counts['differing']} differing, {counts['extra']} extra image(s) (listed above)")
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run, "data": cmd_data}
+COMMANDS = {"train": cmd_train, "ablation": cmd_ablation, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run, "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -123,3 +123,25 @@ def test_bf16_on_a_device_without_bf16_kernels_gets_a_note(files, capsys, monkey
     monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: True)
     code, _, err = run(capsys, "eval", "bicubic", "--sets", "sample", "--scales", "2", "--limit", "1", "--bf16")
     assert code == 0 and "bf16" not in err
+
+
+def test_ablation_trains_one_arm_stores_its_weights_and_refuses_bad_input(tmp_path, capsys):
+    from reproduce.models import load
+
+    common = ["--config-dir", "configs/smoke", "--run-dir", str(tmp_path / "runs"), "--store", str(tmp_path / "store")]
+    code, out, err = run(capsys, "ablation", "EDSR-baseline-x2", "0", *common)
+    assert code == 0, err
+    stored = tmp_path / "store" / "EDSR-baseline-x2-seed0.pt"
+    assert stored.is_file() and stored.with_suffix(".log.jsonl").is_file() and f"weights: {stored}" in out
+    state = torch.load(stored, weights_only=True)
+    assert "optimizer" not in state and state["provenance"]["seed"] == 0
+    assert load(stored) is not None
+    # an existing checkpoint is never overwritten (its committed scores would no longer match)
+    code, _, err = run(capsys, "ablation", "EDSR-baseline-x2", "0", *common)
+    assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "ablation", "LIIF-z", "0", *common)
+    assert code == 2 and "unknown ablation arm 'LIIF-z'" in err
+    code, _, err = run(capsys, "ablation", "LIIF-c", "-1", *common)
+    assert code == 2
+    code, _, err = run(capsys, "ablation", "LIIF-c", "x", *common)
+    assert code == 2 and "invalid int value" in err
