@@ -141,18 +141,11 @@ def paired_precision_check(model_a, model_b, set_name: str, scales, limit: int |
         precision (dB), their difference, and the largest per-image
         |(a - b)_bf16 - (a - b)_fp32|.
     """
-    import pandas as pd
+    from .evaluate import precision_rows
 
-    from .data import dataset_files
-    from .evaluate import score_images
-
-    images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
-    per = {}
-    for bf16 in (False, True):
-        a, b = (score_images(m, n, [set_name], scales, images=images, bf16=bf16).set_index(["scale", "image"])["psnr"]
-                for m, n in ((model_a, "a"), (model_b, "b")))
-        per[bf16] = a - b
-    both = pd.DataFrame({"fp32": per[False], "bf16": per[True]}).reset_index()
+    a, b = (precision_rows(m, set_name, scales, limit).set_index(["scale", "image"])[["psnr", "psnr_bf16"]]
+            for m in (model_a, model_b))
+    both = (a - b).rename(columns={"psnr": "fp32", "psnr_bf16": "bf16"}).reset_index()
     both["shift"] = both["bf16"] - both["fp32"]
     out = both.groupby("scale", sort=False).agg(images=("image", "nunique"), delta_fp32=("fp32", "mean"),
                                                 delta_bf16=("bf16", "mean"), shift=("shift", "mean"),

@@ -226,6 +226,20 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
     return table.reset_index(drop=True)
 
 
+def precision_rows(model, set_name: str, scales: Iterable[float], limit: int | None = None):
+    """Per-image PSNR of ``model`` on the first ``limit`` images of ``set_name`` in fp32 and with bf16 autocast.
+
+    Returns a DataFrame ``set, image, scale, psnr, psnr_bf16`` (and the other
+    columns of :func:`score_images`, the bf16 ones suffixed ``_bf16``): the
+    rows :func:`precision_check` and ``ablations.paired_precision_check``
+    summarise.
+    """
+    images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
+    fp32 = score_images(model, "fp32", [set_name], scales, images=images)
+    half = score_images(model, "bf16", [set_name], scales, images=images, bf16=True)
+    return fp32.merge(half, on=["set", "image", "scale"], suffixes=("", "_bf16"))
+
+
 def precision_check(model, set_name: str, scales: Iterable[float], limit: int | None = None):
     """PSNR of ``model`` on ``set_name`` in fp32 and with bf16 autocast, per scale: what bf16 costs in accuracy.
 
@@ -234,10 +248,7 @@ def precision_check(model, set_name: str, scales: Iterable[float], limit: int | 
     max_abs_image_difference``: set means in fp32 and bf16, the mean of the
     per-image differences bf16 - fp32 (dB) and the largest per-image |bf16 - fp32|.
     """
-    images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
-    fp32 = score_images(model, "fp32", [set_name], scales, images=images)
-    half = score_images(model, "bf16", [set_name], scales, images=images, bf16=True)
-    both = fp32.merge(half, on=["set", "image", "scale"], suffixes=("", "_bf16"))
+    both = precision_rows(model, set_name, scales, limit)
     both["d"] = both["psnr_bf16"] - both["psnr"]
     out = both.groupby(["set", "scale"], sort=False).agg(
         images=("image", "nunique"), psnr=("psnr", "mean"), psnr_bf16=("psnr_bf16", "mean"), difference=("d", "mean"),

@@ -395,7 +395,7 @@ def carried_rows(path: str | Path, checkpoints: dict[str, dict],
             return True  # not scored now (or without weights, bicubic): the committed rows stand
         return theirs is not None and ours["sha256"] == theirs["sha256"]
 
-    weights = _row_weights(table, key) if len(table) else pd.Series(dtype=object)
+    weights = _row_weights(table, key)
     keep = weights.map(valid).astype(bool)
     rows = table[keep].reset_index(drop=True)
     kept = set(weights[keep])
