@@ -315,19 +315,22 @@ if ("LIIF", 0) in available:
 # other; `within noise`: it covers zero; `not tested`: no scores). The
 # intervals cover seeds and images; a verdict rests on the seeds in the
 # effects table's `paired_seeds` column (seeds trained but not yet scored
-# are not among them). Saved for the claims ledger (`09_summary`).
+# are not among them). Each verdict carries the noise level behind it
+# (`ablations.claim_noise`, from LIIF's seed-to-seed spread above, which
+# rests on more seeds than any one comparison): a bootstrap over two paired
+# seeds understates training noise, so an effect no larger than the
+# seed-noise floor (`noise_floor`: what two arms of that many seeds differ
+# by 5 % of the time from training noise alone) is *within noise* even
+# where its interval over images excludes zero; and `detectable`, the
+# smallest effect the design shows with 80 % power, so that a "within
+# noise" where the paper's effect is below it reads as "could not have
+# shown", not as "absent". Saved for the claims ledger (`09_summary`).
 
 # %%
-claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set) + ablations.fixed_scale_claims(effects, reference_set))
+claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set, noise=noise if len(noise) else None)
+                      + ablations.fixed_scale_claims(effects, reference_set, noise=noise if len(noise) else None))
 save_table(claims, "ablations_claims", results_dir, run, floatfmt=".4f")
-lines = []
-for c in claims.itertuples():
-    if c.verdict == "not tested":
-        lines.append(f"* {c.claim} ({c.scope}): **not tested** (no scores).")
-    else:
-        paper = f" (paper {c.paper:+.2f})" if pd.notna(c.paper) else " (not in the paper's table)"
-        lines.append(f"* {c.claim} ({c.scope}): {c.a} − {c.b} = {c.delta:+.3f} dB [{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
-                     f"{paper}: **{c.verdict}**.")
+lines = [ablations.claim_line(c) for c in claims.to_dict("records")]
 display(Markdown("\n".join(lines)))
 
 # %%

@@ -326,16 +326,18 @@ CLAIMS = [
 ]
 
 
-def ablation_claims(effects, set_name: str, small=(2.0,), large=(30.0,)) -> list[dict]:
+def ablation_claims(effects, set_name: str, small=(2.0,), large=(30.0,), noise=None) -> list[dict]:
     """The paper's ablation claims at each scale on one set (the DIV2K stand-in): verdicts from ``effect_table`` rows.
 
     Returns one dict per claim and scale with the ``ClaimResult`` fields
     (``claim, a, b, metric, scope, delta, ci_low, ci_high, win_rate,
-    n_images, verdict``) plus ``paper``, the paper's delta. An arm or scale
-    without rows is "not tested", its scope saying which arm has no scores.
+    n_images, verdict``) plus ``paper``, the paper's delta, and
+    ``noise_floor`` and ``detectable``, the noise level behind the verdict
+    (:func:`claim_noise`; NaN without ``noise``, the :func:`seed_spread`
+    table of LIIF): an effect within the floor is "within noise" even where
+    the interval over images excludes zero. An arm or scale without rows is
+    "not tested", its scope saying which arm has no scores.
     """
-    from .stats import verdict
-
     rows = []
     part = effects[effects["set"] == set_name]
     all_scales = sorted(float(s) for s in part["scale"].unique())
@@ -346,13 +348,96 @@ def ablation_claims(effects, set_name: str, small=(2.0,), large=(30.0,)) -> list
             base = {"claim": wording, "a": arm, "b": "LIIF", "metric": "psnr", "scope": f"{set_name}, x{scale:g}"}
             if hit.empty or hit["delta"].isna().all():
                 rows.append({**base, "scope": f"{base['scope']}; no scores for {arm}", "delta": None, "ci_low": None,
-                             "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested", "paper": None})
+                             "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested", "paper": None,
+                             "noise_floor": float("nan"), "detectable": float("nan")})
                 continue
             r = hit.iloc[0]
-            rows.append({**base, "scope": _scope(base["scope"], r), "delta": r["delta"], "ci_low": r["ci_low"],
-                         "ci_high": r["ci_high"], "win_rate": r["win_rate"], "n_images": int(r["paired_images"]),
-                         "verdict": verdict(r, sign), "paper": r["paper_delta"]})
+            rows.append(_judged({**base, "scope": _scope(base["scope"], r), "delta": r["delta"], "ci_low": r["ci_low"],
+                                 "ci_high": r["ci_high"], "win_rate": r["win_rate"], "n_images": int(r["paired_images"]),
+                                 "paper": r["paper_delta"]}, sign, noise, set_name, scale, int(r["paired_seeds"])))
     return rows
+
+
+def claim_noise(noise, set_name: str, scale: float, paired_seeds: int) -> tuple[float, float]:
+    """The noise level behind a verdict on ``paired_seeds`` seeds per arm at this set and scale: (floor, detectable), dB.
+
+    From LIIF's seed-to-seed sd there (``noise``: the :func:`seed_spread`
+    table; t quantiles on its seeds - 1 degrees of freedom, as the sd comes
+    from few seeds):
+
+    * ``floor``: t_{0.975} * sd * sqrt(2 / paired_seeds), the difference that
+      training noise alone produces between two arms of that many seeds 5 %
+      of the time. The verdict's bootstrap resamples only the paired seeds
+      (two or so), which understates training noise; an effect no larger
+      than the floor is "within noise" whatever its interval over images.
+      It treats the two arms' seed effects as independent (no credit for
+      the shared initial encoder and batch stream), so it is conservative.
+    * ``detectable``: :func:`detectable_difference`, the effect such a
+      design shows with 80 % power; a "within noise" where the paper's
+      effect is below it says the design could not have shown the effect.
+
+    Both NaN where the noise is not measured (no table, no row, fewer than
+    two LIIF seeds) or no seed is paired.
+    """
+    from scipy import stats as sps
+
+    nan = (float("nan"), float("nan"))
+    if noise is None or paired_seeds < 1:
+        return nan
+    hit = noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == float(scale))]
+    if hit.empty or not int(hit.iloc[0]["seeds"]) >= 2:
+        return nan
+    sd, df = float(hit.iloc[0]["sd"]), int(hit.iloc[0]["seeds"]) - 1
+    floor = float(sps.t.ppf(0.975, df)) * sd * (2 / paired_seeds) ** 0.5
+    return floor, detectable_difference(sd, paired_seeds, df=df)
+
+
+def _judged(row: dict, sign: int, noise, set_name: str, scale: float, paired_seeds: int) -> dict:
+    """``row`` (delta and interval of the claim's A - B) with its verdict and noise columns.
+
+    The verdict is :func:`reproduce.stats.verdict` of the interval, turned to
+    "within noise" when |delta| does not exceed the seed-noise floor
+    (:func:`claim_noise`); ``noise_floor`` and ``detectable`` are recorded.
+    """
+    from .stats import verdict
+
+    floor, detectable = claim_noise(noise, set_name, scale, paired_seeds)
+    said = verdict(row, sign)
+    if said != "within noise" and floor == floor and abs(float(row["delta"])) <= floor:
+        said = "within noise"
+    return {**row, "verdict": said, "noise_floor": floor, "detectable": detectable}
+
+
+def claim_line(c) -> str:
+    """One claim row (from :func:`ablation_claims` / :func:`fixed_scale_claims`) as a sentence for the report.
+
+    The paired difference with its interval, the paper's, the verdict, and the
+    noise level behind it (:func:`claim_noise`): an interval that excludes
+    zero around an effect within the seed-noise floor is said to be so, and
+    a "within noise" verdict where the paper's effect is smaller than the
+    detectable difference says the design could not have shown it, rather
+    than that the effect is absent.
+    """
+    import math
+
+    get = c.get if isinstance(c, dict) else lambda k, d=None: getattr(c, k, d)
+    if get("verdict") == "not tested":
+        return f"* {get('claim')} ({get('scope')}): **not tested** (no scores)."
+    paper, det, floor = get("paper"), get("detectable", float("nan")), get("noise_floor", float("nan"))
+    has_paper = paper is not None and not math.isnan(float(paper))
+    text = (f"* {get('claim')} ({get('scope')}): {get('a')} − {get('b')} = {float(get('delta')):+.3f} dB "
+            f"[{float(get('ci_low')):+.3f}, {float(get('ci_high')):+.3f}]"
+            + (f" (paper {float(paper):+.2f})" if has_paper else " (not in the paper's table)")
+            + f": **{get('verdict')}**")
+    if det is None or math.isnan(float(det)):
+        return text + "; noise not measured at this scale."
+    excludes_zero = float(get("ci_low")) > 0 or float(get("ci_high")) < 0
+    if get("verdict") == "within noise" and excludes_zero:
+        text += f" (the interval excludes zero, but |delta| is within the seed-noise floor of {float(floor):.3f} dB)"
+    text += f"; smallest detectable difference {float(det):.3f} dB"
+    if get("verdict") == "within noise" and has_paper and abs(float(paper)) < float(det):
+        text += " (the paper's effect is below it: this design could not have shown it)"
+    return text + "."
 
 
 def _scope(scope: str, row) -> str:
@@ -362,13 +447,14 @@ def _scope(scope: str, row) -> str:
         " (interval over images only: training noise not covered)" if seeds < 2 else "")
 
 
-def fixed_scale_claims(effects, set_name: str) -> list[dict]:
+def fixed_scale_claims(effects, set_name: str, noise=None) -> list[dict]:
     """"LIIF is slightly ahead of fixed-scale networks inside x2-x4": LIIF - EDSR-baseline-x{s} at x{s}, a verdict each.
 
     The paper's LIIF is ahead of the fixed-scale networks by 0.12, 0.06 and
     0.06 dB at x2, x3, x4 (its Table 1): "reproduced" when the interval of
     LIIF - fixed lies above zero, "contradicted" below, "within noise" when
-    it covers zero (which is also what "close" would look like).
+    it covers zero (which is also what "close" would look like). Rows as
+    :func:`ablation_claims`, ``detectable`` included.
     """
     from .paper import DIV2K_EDSR_BASELINE, DIV2K_SCALES
 
@@ -383,11 +469,11 @@ def fixed_scale_claims(effects, set_name: str) -> list[dict]:
         paper = round(DIV2K_EDSR_BASELINE["LIIF"][DIV2K_SCALES.index(s)] - fixed_paper[s], 4)
         if hit.empty or hit["delta"].isna().all():
             rows.append({**base, "scope": f"{base['scope']}; no scores for {arm}", "delta": None, "ci_low": None,
-                         "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested", "paper": paper})
+                         "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested", "paper": paper,
+                         "noise_floor": float("nan"), "detectable": float("nan")})
             continue
         r = hit.iloc[0]  # arm - LIIF: flip to LIIF - arm
-        flipped = {"ci_low": -r["ci_high"], "ci_high": -r["ci_low"]}
-        from .stats import verdict
-        rows.append({**base, "scope": _scope(base["scope"], r), "delta": -r["delta"], **flipped, "win_rate": 1 - r["win_rate"],
-                     "n_images": int(r["paired_images"]), "verdict": verdict(flipped, +1), "paper": paper})
+        rows.append(_judged({**base, "scope": _scope(base["scope"], r), "delta": -r["delta"], "ci_low": -r["ci_high"],
+                             "ci_high": -r["ci_low"], "win_rate": 1 - r["win_rate"], "n_images": int(r["paired_images"]),
+                             "paper": paper}, +1, noise, set_name, s, int(r["paired_seeds"])))
     return rows

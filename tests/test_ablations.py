@@ -231,3 +231,59 @@ def test_paired_precision_check_reports_the_shift_of_the_paired_difference():
     out = paired_precision_check(a, b, "sample", [2], limit=1)
     assert 0 < out["max_abs_image_shift"].iloc[0] < 0.5
     assert out["shift"].iloc[0] == pytest.approx(out["delta_bf16"].iloc[0] - out["delta_fp32"].iloc[0])
+
+
+def test_claims_carry_the_noise_level_of_their_paired_seeds():
+    import pandas as pd
+    from scipy import stats as sps
+    scores = _scores(effect=-0.1)
+    noise = ablations.seed_spread(scores)
+    effects = ablations.effect_table(scores, n_boot=500)
+    rows = {(r["a"], r["scope"].split(";")[0].split(", ")[1]): r
+            for r in ablations.ablation_claims(effects, "Kodak24", noise=noise)}
+    e2 = rows[("LIIF-e", "x2")]
+    sd = noise[(noise["set"] == "Kodak24") & (noise["scale"] == 2.0)].iloc[0]["sd"]
+    assert e2["detectable"] == pytest.approx(ablations.detectable_difference(sd, 3, df=2))
+    assert e2["noise_floor"] == pytest.approx(sps.t.ppf(0.975, 2) * sd * (2 / 3) ** 0.5)
+    assert e2["noise_floor"] < 0.1 and e2["verdict"] == "reproduced"  # an effect above the floor keeps its verdict
+    assert np.isnan(rows[("LIIF-c", "x2")]["detectable"])  # not tested: no noise level to quote
+    without = ablations.ablation_claims(effects, "Kodak24")
+    assert all(np.isnan(r["detectable"]) and np.isnan(r["noise_floor"]) for r in without)  # noise not measured
+    one_seed = pd.DataFrame({"set": ["Kodak24"], "scale": [2.0], "seeds": [1], "mean": [30.0], "sd": [np.nan]})
+    assert all(np.isnan(ablations.claim_noise(one_seed, "Kodak24", 2.0, 2)))
+    assert all(np.isnan(ablations.claim_noise(noise, "Set14", 2.0, 2)))  # no row for the set
+
+
+def test_an_effect_within_the_seed_noise_floor_is_within_noise_whatever_its_image_interval():
+    import pandas as pd
+    scores = _scores(effect=-0.1)
+    effects = ablations.effect_table(scores, n_boot=500)
+    loud = ablations.seed_spread(scores).assign(sd=0.5)  # LIIF's seeds spread far more than the effect
+    rows = ablations.ablation_claims(effects, "Kodak24", noise=loud)
+    e = [r for r in rows if r["a"] == "LIIF-e"]
+    assert all(r["ci_high"] < 0 for r in e)  # the interval excludes zero ...
+    assert {r["verdict"] for r in e} == {"within noise"}  # ... but the effect is within the floor
+    assert "within the seed-noise floor" in ablations.claim_line(e[0])
+    s = _scores(effect=-0.2, scales=(2.0,))
+    s["method"] = s["method"].replace({"LIIF-e": "EDSR-baseline-x2"})
+    fixed = ablations.fixed_scale_claims(ablations.effect_table(s, n_boot=500), "Kodak24",
+                                         noise=ablations.seed_spread(s).assign(sd=0.5))
+    assert fixed[0]["ci_low"] > 0 and fixed[0]["verdict"] == "within noise"
+    quiet = ablations.fixed_scale_claims(ablations.effect_table(s, n_boot=500), "Kodak24", noise=ablations.seed_spread(s))
+    assert quiet[0]["verdict"] == "reproduced" and quiet[0]["noise_floor"] < 0.2
+    assert isinstance(pd.DataFrame(fixed), pd.DataFrame)
+
+
+def test_claim_line_says_when_the_design_could_not_have_shown_the_paper_effect():
+    base = {"claim": "without the local ensemble, LIIF loses", "a": "LIIF-e", "b": "LIIF", "scope": "Kodak24, x12, 2 paired seeds",
+            "delta": -0.004, "ci_low": -0.02, "ci_high": 0.012, "verdict": "within noise", "paper": -0.05, "noise_floor": 0.05}
+    small = ablations.claim_line({**base, "detectable": 0.08})
+    assert "-0.004 dB [-0.020, +0.012]" in small and "paper -0.05" in small
+    assert "detectable difference 0.080 dB" in small and "could not have shown it" in small
+    assert "seed-noise floor" not in small  # the interval covers zero: nothing to explain
+    large = ablations.claim_line({**base, "detectable": 0.01})
+    assert "could not have shown" not in large and "within noise" in large
+    assert "noise not measured" in ablations.claim_line({**base, "detectable": float("nan")})
+    shown = ablations.claim_line({**base, "verdict": "reproduced", "ci_high": -0.001, "detectable": 0.08})
+    assert "could not have shown" not in shown  # an interval that excludes zero showed the effect
+    assert "**not tested**" in ablations.claim_line({**base, "verdict": "not tested", "delta": None})

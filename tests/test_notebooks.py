@@ -294,6 +294,8 @@ def test_smoke_ablation_tables(smoke_run, smoke_work):
     assert arms["delta"].notna().all() and (arms["ci_low"] <= arms["delta"]).all() and (arms["delta"] <= arms["ci_high"]).all()
     claims = pd.read_csv(results / "ablations_claims.csv")
     assert set(claims["verdict"]) <= set(VERDICTS) and (claims["verdict"] != "not tested").sum() >= 5
+    tested = claims[claims["verdict"] != "not tested"]
+    assert tested["detectable"].gt(0).all()  # every verdict carries the noise level behind it
     border = pd.read_csv(results / "ablations_border_jump.csv").set_index("arm")
     assert border.loc["LIIF-e", "ratio"] > border.loc["LIIF", "ratio"]  # no ensemble: jumps at LR-cell borders
 
