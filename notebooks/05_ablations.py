@@ -311,20 +311,24 @@ if ("LIIF", 0) in available:
 # ## Claims
 #
 # On the reference set, one verdict per claim and scale (`reproduced`:
-# the interval lies on the claimed side of zero; `contradicted`: on the
-# other; `within noise`: it covers zero; `not tested`: no scores). The
+# the interval lies on the claimed side of zero and the effect exceeds the
+# seed-noise floor below; `contradicted`: likewise on the other side;
+# `within noise`: the interval covers zero or the effect is within the
+# floor; `not tested`: no scores). The
 # intervals cover seeds and images; a verdict rests on the seeds in the
 # effects table's `paired_seeds` column (seeds trained but not yet scored
 # are not among them). Each verdict carries the noise level behind it
 # (`ablations.claim_noise`, from LIIF's seed-to-seed spread above, which
-# rests on more seeds than any one comparison): a bootstrap over two paired
-# seeds understates training noise, so an effect no larger than the
-# seed-noise floor (`noise_floor`: what two arms of that many seeds differ
-# by 5 % of the time from training noise alone) is *within noise* even
-# where its interval over images excludes zero; and `detectable`, the
-# smallest effect the design shows with 80 % power, so that a "within
-# noise" where the paper's effect is below it reads as "could not have
-# shown", not as "absent". Saved for the claims ledger (`09_summary`).
+# rests on more seeds than any one comparison; assumed for the other arms
+# too): a bootstrap over two paired seeds understates training noise, so an
+# effect no larger than the seed-noise floor (`noise_floor`: the difference
+# two arms of that many seeds exceed 5 % of the time from training noise
+# alone) is *within noise* even where its two-way interval excludes zero;
+# and `detectable`, the smallest effect the comparison's paired seeds show
+# with 80 % power (the noise table's `detectable (dB)` is the same figure
+# for the design's `arm_seeds`), so that a "within noise" where the
+# paper's effect is below it reads as "weak evidence either way", not as
+# "absent". Saved for the claims ledger (`09_summary`).
 
 # %%
 claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set, noise=noise if len(noise) else None)

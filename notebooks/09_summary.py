@@ -6,10 +6,13 @@
 # named with the reason. Each tested claim is a paired comparison on
 # per-image (or per-object) scores with a 95 % bootstrap interval; the
 # verdict words are *reproduced* (the interval lies on the claimed side),
-# *contradicted* (on the other side), *within noise* (it straddles zero) and
+# *contradicted* (on the other side), *within noise* (it straddles zero; for
+# the ablations also when the effect is within the seed-noise floor that
+# LIIF's seed-to-seed spread sets, which the claim's scope then says) and
 # *not tested*. Where a comparison rests on one trained model per method the
-# interval covers the choice of test images, not training noise (the seed-to-
-# seed spread is measured by the ablations, not yet run). This notebook
+# interval covers the choice of test images, not training noise (LIIF's
+# seed-to-seed spread, measured in `05_ablations`, is the only measure of
+# it; `results/ablations_noise.md`). This notebook
 # computes nothing new: it reads what the others wrote, so it is only as
 # current as their last run (each table's provenance says when and at which
 # commit).

@@ -235,7 +235,6 @@ def test_paired_precision_check_reports_the_shift_of_the_paired_difference():
 
 def test_claims_carry_the_noise_level_of_their_paired_seeds():
     import pandas as pd
-    from scipy import stats as sps
     scores = _scores(effect=-0.1)
     noise = ablations.seed_spread(scores)
     effects = ablations.effect_table(scores, n_boot=500)
@@ -244,7 +243,7 @@ def test_claims_carry_the_noise_level_of_their_paired_seeds():
     e2 = rows[("LIIF-e", "x2")]
     sd = noise[(noise["set"] == "Kodak24") & (noise["scale"] == 2.0)].iloc[0]["sd"]
     assert e2["detectable"] == pytest.approx(ablations.detectable_difference(sd, 3, df=2))
-    assert e2["noise_floor"] == pytest.approx(sps.t.ppf(0.975, 2) * sd * (2 / 3) ** 0.5)
+    assert e2["noise_floor"] == pytest.approx(4.302653 * sd * (2 / 3) ** 0.5, rel=1e-5)  # t_{0.975, 2 df}
     assert e2["noise_floor"] < 0.1 and e2["verdict"] == "reproduced"  # an effect above the floor keeps its verdict
     assert np.isnan(rows[("LIIF-c", "x2")]["detectable"])  # not tested: no noise level to quote
     without = ablations.ablation_claims(effects, "Kodak24")
@@ -252,6 +251,12 @@ def test_claims_carry_the_noise_level_of_their_paired_seeds():
     one_seed = pd.DataFrame({"set": ["Kodak24"], "scale": [2.0], "seeds": [1], "mean": [30.0], "sd": [np.nan]})
     assert all(np.isnan(ablations.claim_noise(one_seed, "Kodak24", 2.0, 2)))
     assert all(np.isnan(ablations.claim_noise(noise, "Set14", 2.0, 2)))  # no row for the set
+    known = pd.DataFrame({"set": ["Kodak24"], "scale": [2.0], "seeds": [3], "mean": [30.0], "sd": [0.01]})
+    floor, detectable = ablations.claim_noise(known, "Kodak24", 2.0, 2)
+    assert floor == pytest.approx(0.04303, abs=1e-5)  # 4.3027 * 0.01 * sqrt(2 / 2)
+    assert detectable == pytest.approx((4.302653 + 1.060660) * 0.01, rel=1e-5)  # t quantiles 0.975 and 0.8, 2 df
+    assert all(np.isnan(ablations.claim_noise(known, "Kodak24", 2.0, 0)))  # no paired seed
+    assert all(np.isnan(ablations.claim_noise(known.assign(sd=np.nan, seeds=3), "Kodak24", 2.0, 2)))  # sd not a number
 
 
 def test_an_effect_within_the_seed_noise_floor_is_within_noise_whatever_its_image_interval():
@@ -271,19 +276,36 @@ def test_an_effect_within_the_seed_noise_floor_is_within_noise_whatever_its_imag
     assert fixed[0]["ci_low"] > 0 and fixed[0]["verdict"] == "within noise"
     quiet = ablations.fixed_scale_claims(ablations.effect_table(s, n_boot=500), "Kodak24", noise=ablations.seed_spread(s))
     assert quiet[0]["verdict"] == "reproduced" and quiet[0]["noise_floor"] < 0.2
-    assert isinstance(pd.DataFrame(fixed), pd.DataFrame)
+    assert fixed[1]["verdict"] == "not tested" and set(fixed[1]) == set(fixed[0])  # one column set for every row
+    assert set(e[0]) == set([r for r in rows if r["verdict"] == "not tested"][0])
+    assert "within the seed-noise floor of 1.757 dB" in e[0]["scope"]  # the ledger keeps the scope: the reason travels with it
+    without = ablations.ablation_claims(effects, "Kodak24")  # noise not measured: the interval alone decides
+    assert {r["verdict"] for r in without if r["a"] == "LIIF-e"} == {"reproduced"}
 
 
-def test_claim_line_says_when_the_design_could_not_have_shown_the_paper_effect():
+def test_the_seed_noise_floor_boundary_is_within_noise():
+    import pandas as pd
+    from scipy import stats as sps
+    row = {"claim": "c", "a": "LIIF-e", "b": "LIIF", "scope": "Kodak24, x2, 2 paired seeds", "delta": -0.05,
+           "ci_low": -0.06, "ci_high": -0.04}
+    sd = 0.05 / sps.t.ppf(0.975, 2)  # floor exactly 0.05 with 2 paired seeds
+    noise = pd.DataFrame({"set": ["Kodak24"], "scale": [2.0], "seeds": [3], "mean": [30.0], "sd": [sd]})
+    assert ablations._judged(row, -1, noise, "Kodak24", 2.0, 2)["verdict"] == "within noise"  # |delta| == floor
+    assert ablations._judged({**row, "delta": -0.0501}, -1, noise, "Kodak24", 2.0, 2)["verdict"] == "reproduced"
+    assert ablations._judged({**row, "delta": 0.06, "ci_low": 0.055, "ci_high": 0.065}, -1, noise, "Kodak24", 2.0, 2
+                             )["verdict"] == "contradicted"
+
+
+def test_claim_line_says_when_a_null_is_weak_evidence():
     base = {"claim": "without the local ensemble, LIIF loses", "a": "LIIF-e", "b": "LIIF", "scope": "Kodak24, x12, 2 paired seeds",
             "delta": -0.004, "ci_low": -0.02, "ci_high": 0.012, "verdict": "within noise", "paper": -0.05, "noise_floor": 0.05}
     small = ablations.claim_line({**base, "detectable": 0.08})
     assert "-0.004 dB [-0.020, +0.012]" in small and "paper -0.05" in small
-    assert "detectable difference 0.080 dB" in small and "could not have shown it" in small
+    assert "detectable difference 0.080 dB" in small and "weak evidence either way" in small
     assert "seed-noise floor" not in small  # the interval covers zero: nothing to explain
     large = ablations.claim_line({**base, "detectable": 0.01})
-    assert "could not have shown" not in large and "within noise" in large
+    assert "weak evidence" not in large and "within noise" in large
     assert "noise not measured" in ablations.claim_line({**base, "detectable": float("nan")})
     shown = ablations.claim_line({**base, "verdict": "reproduced", "ci_high": -0.001, "detectable": 0.08})
-    assert "could not have shown" not in shown  # an interval that excludes zero showed the effect
+    assert "weak evidence" not in shown  # an interval that excludes zero showed the effect
     assert "**not tested**" in ablations.claim_line({**base, "verdict": "not tested", "delta": None})
