@@ -358,7 +358,25 @@ def ablation_claims(effects, set_name: str, small=(2.0,), large=(30.0,), noise=N
     return rows
 
 
-def claim_noise(noise, set_name: str, scale: float, paired_seeds: int) -> tuple[float, float]:
+def measured_noise(path: str | Path):
+    """LIIF's seed-to-seed spread (:func:`seed_spread`) from 05's committed per-image scores, or None.
+
+    ``path``: ``results/scores/ablations.csv``. None when the file is missing
+    or holds fewer than two LIIF seeds: training noise is then not measured,
+    and the claims that would use it say so.
+    """
+    from .scores import read_table
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    table = read_table(path)
+    if table[table["method"] == "LIIF"]["seed"].nunique() < 2:
+        return None
+    return seed_spread(table)
+
+
+def claim_noise(noise, set_name: str, scale: float, paired_seeds: int, trained: int = 2) -> tuple[float, float]:
     """The noise level behind a verdict on ``paired_seeds`` seeds per arm at this set and scale: (floor, detectable), dB.
 
     From LIIF's seed-to-seed sd there (``noise``: the :func:`seed_spread`
@@ -366,9 +384,11 @@ def claim_noise(noise, set_name: str, scale: float, paired_seeds: int) -> tuple[
     from few seeds), assuming the other arm's seeds spread as LIIF's do
     (measured for LIIF only; for the fixed-scale networks an assumption):
 
-    * ``floor``: t_{0.975} * sd * sqrt(2 / paired_seeds), the difference that
-      training noise alone exceeds between two arms of that many seeds 5 %
-      of the time. The verdict's two-way bootstrap resamples only the paired
+    * ``floor``: t_{0.975} * sd * sqrt(trained / paired_seeds), the
+      difference that training noise alone exceeds between two arms of that
+      many seeds 5 % of the time (``trained``: how many of the two compared
+      methods are trained networks; 1 against bicubic, which has no
+      training noise). The verdict's two-way bootstrap resamples only the paired
       seeds (two or so), which understates training noise; an effect no
       larger than the floor is "within noise" whatever its interval. It
       treats the two arms' seed effects as independent (no credit for the
@@ -391,8 +411,10 @@ def claim_noise(noise, set_name: str, scale: float, paired_seeds: int) -> tuple[
     if hit.empty or not int(hit.iloc[0]["seeds"]) >= 2 or not float(hit.iloc[0]["sd"]) >= 0:
         return nan
     sd, df = float(hit.iloc[0]["sd"]), int(hit.iloc[0]["seeds"]) - 1
-    floor = float(sps.t.ppf(0.975, df)) * sd * (2 / paired_seeds) ** 0.5
-    return floor, detectable_difference(sd, paired_seeds, df=df)
+    if trained not in (1, 2):
+        raise ValueError(f"trained is 1 or 2 (how many of the compared methods are trained), got {trained}")
+    floor = float(sps.t.ppf(0.975, df)) * sd * (trained / paired_seeds) ** 0.5
+    return floor, detectable_difference(sd, paired_seeds, df=df) * (trained / 2) ** 0.5
 
 
 def _judged(row: dict, sign: int, noise, set_name: str, scale: float, paired_seeds: int) -> dict:

@@ -69,6 +69,35 @@ def paired_claim(scores, a: str, b: str, metric: str, *, claim: str | None = Non
                        float(row["win_rate"]), int(row["n_images"]), verdict(row, sign))
 
 
+def with_training_noise(result: ClaimResult, noise, set_name: str, scale: float, *, trained: int = 2,
+                        margin: float = 0.0) -> ClaimResult:
+    """A one-model-per-method claim read against LIIF's measured training noise.
+
+    The interval of :func:`paired_claim` covers the test images, not the
+    choice of seed. ``noise`` (LIIF's seed-to-seed spread,
+    ``ablations.measured_noise``) gives the floor that training noise alone
+    exceeds 5 % of the time between ``trained`` one-seed networks
+    (``ablations.claim_noise``, assuming every network's seeds spread as
+    LIIF's do): a PSNR effect within it (for a margin claim, a distance to
+    the margin within it) is "within noise", whatever its interval. The
+    scope gains the floor, or says that training noise is not measured
+    (another metric, a set or scale 05 does not score, no noise table).
+    A "not tested" result is returned as it is.
+    """
+    from .ablations import claim_noise
+
+    if result.verdict == "not tested":
+        return result
+    floor = claim_noise(noise, set_name, scale, 1, trained=trained)[0] if result.metric == "psnr" else float("nan")
+    if floor != floor:  # NaN: nothing measured for this metric, set and scale
+        return ClaimResult(**{**result.as_dict(), "scope": f"{result.scope}; training noise not measured here"})
+    scope = f"{result.scope}; training-noise floor {floor:.3f} dB (LIIF's seed spread)"
+    said = result.verdict
+    if said != "within noise" and abs(result.delta - margin) <= floor:  # PSNR: higher is better, the margin above zero
+        said, scope = "within noise", scope + ", not exceeded"
+    return ClaimResult(**{**result.as_dict(), "scope": scope, "verdict": said})
+
+
 def margin_claim(scores, a: str, b: str, metric: str, margin: float, *, claim: str | None = None,
                  scope: str = "all images", n_boot: int = 10000) -> ClaimResult:
     """Test "``a`` beats ``b`` on ``metric`` by more than ``margin``" (e.g. a quality bar: bicubic + 2 dB).

@@ -309,3 +309,26 @@ def test_claim_line_says_when_a_null_is_weak_evidence():
     shown = ablations.claim_line({**base, "verdict": "reproduced", "ci_high": -0.001, "detectable": 0.08})
     assert "weak evidence" not in shown  # an interval that excludes zero showed the effect
     assert "**not tested**" in ablations.claim_line({**base, "verdict": "not tested", "delta": None})
+
+
+def test_measured_noise_reads_the_committed_scores(tmp_path):
+    s = _scores().assign(ssim=0.9)
+    path = tmp_path / "ablations.csv"
+    assert ablations.measured_noise(path) is None  # no file: not measured
+    s[s["seed"] == 0].to_csv(path, index=False)
+    assert ablations.measured_noise(path) is None  # one LIIF seed: no spread
+    s.to_csv(path, index=False)
+    noise = ablations.measured_noise(path)
+    expected = ablations.seed_spread(s)
+    assert noise["sd"].to_numpy() == pytest.approx(expected["sd"].to_numpy()) and noise["seeds"].eq(3).all()
+
+
+def test_claim_noise_with_one_trained_method():
+    import pandas as pd
+    known = pd.DataFrame({"set": ["Kodak24"], "scale": [2.0], "seeds": [3], "mean": [30.0], "sd": [0.01]})
+    two, det_two = ablations.claim_noise(known, "Kodak24", 2.0, 1)
+    one, det_one = ablations.claim_noise(known, "Kodak24", 2.0, 1, trained=1)
+    assert one == pytest.approx(0.043027, rel=1e-4) and two == pytest.approx(one * 2 ** 0.5)
+    assert det_one == pytest.approx(det_two / 2 ** 0.5)
+    with pytest.raises(ValueError):
+        ablations.claim_noise(known, "Kodak24", 2.0, 1, trained=3)

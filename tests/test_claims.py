@@ -173,3 +173,45 @@ def test_catching_up_needs_b_behind_a():
     ahead_and_pulling_away = [{"step": s, "val_psnr": 28 + s / 5000 + 0.1 + s / 20000} for s in steps]  # gap < 0, falling
     r = catching_up_claim(liif, ahead_and_pulling_away, "LIIF", "MetaSR")
     assert r.verdict == "not tested" and "not behind" in r.scope
+
+
+def _noise(sd: float, set_name: str = "S", scale: float = 8.0, seeds: int = 3) -> pd.DataFrame:
+    """LIIF's seed spread as ablations.seed_spread gives it: one set and scale."""
+    return pd.DataFrame({"set": [set_name], "scale": [scale], "seeds": [seeds], "mean": [30.0], "sd": [sd]})
+
+
+def test_with_training_noise_turns_an_effect_within_the_floor_into_within_noise():
+    from reproduce.claims import with_training_noise
+    result = paired_claim(table(0.3), "A", "B", "psnr")
+    assert result.verdict == "reproduced" and result.ci_low > 0.29  # the image interval alone excludes zero
+    quiet = with_training_noise(result, _noise(0.01), "S", 8)
+    assert quiet.verdict == "reproduced"
+    assert "training-noise floor 0.061 dB" in quiet.scope  # 4.3027 * 0.01 * sqrt(2): two one-seed networks
+    loud = with_training_noise(result, _noise(0.1), "S", 8)  # floor 0.61 dB > 0.3 dB
+    assert loud.verdict == "within noise" and "not exceeded" in loud.scope and loud.delta == result.delta
+    one = with_training_noise(result, _noise(0.06), "S", 8, trained=1)  # against bicubic: floor 4.3027 * 0.06 = 0.26
+    assert one.verdict == "reproduced" and "floor 0.258 dB" in one.scope
+    assert with_training_noise(result, _noise(0.06), "S", 8).verdict == "within noise"  # two trained: 0.365 dB
+    contradicted = with_training_noise(paired_claim(table(-0.3), "A", "B", "psnr"), _noise(0.1), "S", 8)
+    assert contradicted.verdict == "within noise"  # the floor works on both sides
+
+
+def test_with_training_noise_says_when_nothing_is_measured():
+    from reproduce.claims import with_training_noise
+    result = paired_claim(table(0.3), "A", "B", "psnr")
+    for noise, set_name, scale in ((None, "S", 8), (_noise(0.1), "Other", 8), (_noise(0.1), "S", 4),
+                                   (_noise(0.1, seeds=1), "S", 8)):
+        r = with_training_noise(result, noise, set_name, scale)
+        assert r.verdict == "reproduced" and r.scope.endswith("training noise not measured here")
+    lpips = paired_claim(table(-0.3, metric="stlpips"), "A", "B", "stlpips")
+    assert with_training_noise(lpips, _noise(1.0), "S", 8).scope.endswith("not measured here")  # PSNR spread only
+    missing = paired_claim(table(0.3).query("method == 'A'"), "A", "B", "psnr")
+    assert with_training_noise(missing, _noise(0.1), "S", 8) == missing  # not tested stays as it is
+
+
+def test_with_training_noise_reads_a_margin_claim_at_its_margin():
+    from reproduce.claims import margin_claim, with_training_noise
+    bar = margin_claim(table(2.3), "A", "B", "psnr", 2.0)
+    assert bar.verdict == "reproduced"
+    assert with_training_noise(bar, _noise(0.01), "S", 8, trained=1, margin=2.0).verdict == "reproduced"  # 0.3 > 0.043
+    assert with_training_noise(bar, _noise(0.1), "S", 8, trained=1, margin=2.0).verdict == "within noise"  # 0.3 < 0.43

@@ -152,6 +152,16 @@ def test_evaluate_claims_verdicts_per_set_and_scale():
     claims = headline.evaluate_claims(table(values, noise=0.3), sets=["A", "Urban100"], n_boot=500)
     assert len(claims) == 6 and [c.verdict for c in claims[3:]] == ["not tested"] * 3
     assert all(c.scope.startswith("Urban100, x") for c in claims[3:])
+    # LIIF's measured seed spread: a floor above C's 1 dB gain at x30 makes it within noise; unmeasured sets say so
+    noise = pd.DataFrame({"set": ["C", "A"], "scale": [30.0, 4.0], "seeds": [3, 3], "mean": [25.0, 25.0], "sd": [0.3, 0.001]})
+    plain = headline.evaluate_claims(table(values, noise=0.3), n_boot=2000)
+    assert [c.verdict for c in plain if c.scope.startswith("C, x30")] == ["reproduced"]  # without the noise
+    claims = headline.evaluate_claims(table(values, noise=0.3), noise=noise, n_boot=2000)
+    c30 = [c for c in claims if c.scope.startswith("C, x30")][0]
+    assert c30.verdict == "within noise" and "training-noise floor 1.291 dB" in c30.scope  # 4.3027 * 0.3, one trained
+    a4 = [c for c in claims if c.scope.startswith("A, x4") and "inside" in c.claim][0]
+    assert a4.verdict == "reproduced" and "floor 0.004 dB" in a4.scope
+    assert all(c.scope.endswith("not measured here") for c in claims if c.scope.startswith("B,"))
 
 
 def x4_table(n_images: int = 20, seed: int = 3) -> pd.DataFrame:
@@ -236,3 +246,21 @@ def test_comparison_claims_gap_growth_and_missing_methods():
     per_scale = {c.scope.split(",")[1].strip(): c.verdict for c in claims if c.claim == "LIIF has higher PSNR than MetaSR"}
     assert per_scale["x12"] == "reproduced" and per_scale["x2"] == "within noise"
     assert all(c.verdict == "not tested" for c in claims if "SRGAN" in c.claim or "SRResNet" in c.claim or "catching" in c.claim)
+
+
+def test_comparison_claims_read_one_model_psnr_claims_against_the_measured_noise():
+    t = x4_table()
+    noise = pd.DataFrame({"set": ["Set14", "Set5"], "scale": [4.0, 4.0], "seeds": [3, 3], "mean": [28.0, 30.0],
+                          "sd": [0.2, 0.0001]})
+    claims = {(c.claim, c.scope.split(";")[0]): c for c in headline.comparison_claims(t, noise=noise, n_boot=1000)}
+    plain = {(c.claim, c.scope.split(";")[0]): c for c in headline.comparison_claims(t, n_boot=1000)}
+    key = ("LIIF has higher PSNR than SRResNet at x4", "Set14, x4")
+    assert plain[key].verdict == "contradicted"  # SRResNet 0.2 dB ahead, image interval excludes zero
+    assert claims[key].verdict == "within noise" and "floor 1.217 dB" in claims[key].scope  # 4.3027 * 0.2 * sqrt(2)
+    set5 = ("LIIF has higher PSNR than SRCNN (course report, Set5)", "Set5, x4")
+    assert claims[set5].verdict == plain[set5].verdict == "reproduced" and "floor 0.001 dB" in claims[set5].scope
+    lpips = ("LIIF has lower ST-LPIPS than SRResNet at x4", "Set14, x4")
+    assert claims[lpips].scope.endswith("not measured here") and claims[lpips].verdict == plain[lpips].verdict
+    pooled = [c for c in claims.values() if c.scope.startswith("pooled")]
+    assert pooled and all(c.scope.endswith("not measured here") for c in pooled)
+    assert all("gap's shape not measured" in c.scope for c in claims.values() if c.claim.startswith("LIIF's lead"))
