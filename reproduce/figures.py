@@ -230,12 +230,14 @@ def delta_vs_scale(effects: pd.DataFrame, set_name: str, methods: Sequence[str],
     delta, ci_low, ci_high, paper_delta``).
     """
     methods = [m for m in methods if m in set(effects["method"])] or list(methods)[:1]
-    fig, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.4), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.6), squeeze=False, sharey=True)
     for ax, method in zip(axes[0], methods):
         part = effects[(effects["set"] == set_name) & (effects["method"] == method)].sort_values("scale")
         if len(part) and part["delta"].notna().any():
             err = [part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]]
-            ax.errorbar(part["scale"], part["delta"], yerr=err, fmt="o-", capsize=3, label="ours (95 % CI)")
+            seeds = int(part["paired_seeds"].min()) if "paired_seeds" in part and part["paired_seeds"].notna().any() else 0
+            label = "ours (95 % CI" + (f", {seeds} paired seed{'s' if seeds != 1 else ''})" if seeds else ")")
+            ax.errorbar(part["scale"], part["delta"], yerr=err, fmt="o-", capsize=3, label=label)
         if len(part) and part["paper_delta"].notna().any():
             p = part.dropna(subset=["paper_delta"])
             ax.plot(p["scale"], p["paper_delta"], "s--", color="0.4", label="paper (DIV2K)")
@@ -244,7 +246,7 @@ def delta_vs_scale(effects: pd.DataFrame, set_name: str, methods: Sequence[str],
         ax.set_xscale("log")
         ticks = sorted(part["scale"].unique()) if len(part) else [2, 4]
         ax.set_xticks(ticks)
-        ax.set_xticklabels([f"x{t:g}" for t in ticks], fontsize=7)
+        ax.set_xticklabels([f"x{t:g}" for t in ticks], fontsize=7, rotation=60)  # x2, x2.5, x3 sit close on a log axis
         ax.minorticks_off()
         ax.set_title(f"{method} - {reference}", fontsize=9)
         ax.set_xlabel("scale")

@@ -37,3 +37,21 @@ def test_difference_vs_scale_draws_each_set_in_its_colour():
     fig = difference_vs_scale(diffs, "gain", paper={2.0: 0.1})
     lines = {c.get_label(): to_hex(c.lines[0].get_color()) for c in fig.axes[0].containers}  # one errorbar per set
     assert lines["Urban100"] == SET_COLOURS["Urban100"] and lines["Set5"] == SET_COLOURS["Set5"]
+
+
+def test_delta_vs_scale_draws_ours_and_the_paper_with_the_paired_seeds_in_the_legend():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from reproduce.figures import delta_vs_scale
+    effects = pd.DataFrame({"method": ["LIIF-c"] * 3, "set": ["Kodak24"] * 3, "scale": [2.0, 2.5, 30.0],
+                            "paired_seeds": [1, 1, 1], "delta": [0.01, 0.0, 0.01], "ci_low": [-0.01, -0.01, -0.01],
+                            "ci_high": [0.02, 0.01, 0.03], "paper_delta": [-0.14, float("nan"), 0.03]})
+    fig = delta_vs_scale(effects, "Kodak24", ["LIIF-c", "LIIF-e"])  # an arm without rows is left out
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and [t.get_text() for t in ax.get_xticklabels()] == ["x2", "x2.5", "x30"]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "ours (95 % CI, 1 paired seed)" in labels and "paper (DIV2K)" in labels
+    paper = [line for line in ax.get_lines() if line.get_label() == "paper (DIV2K)"][0]
+    assert list(paper.get_xdata()) == [2.0, 30.0]  # the scale without a paper number is not drawn
+    plt.close(fig)
