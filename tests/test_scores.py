@@ -286,7 +286,25 @@ def test_niqe_tolerance_and_per_call_overrides():
     with pytest.raises(ReproduceError, match="niqe of bicubic"):
         compare_recomputed(committed, far)
     with pytest.raises(ReproduceError, match="tolerance 0.001"):
-        compare_recomputed(committed, near, {"niqe": 1e-3})  # a caller may be stricter
+        compare_recomputed(committed, near, {"niqe": 1e-3}, relative={})  # a caller may be stricter
+
+
+def test_niqe_relative_tolerance_for_large_values():
+    committed = _table().assign(niqe=36.821)
+    rounding = committed.iloc[[1]].assign(niqe=36.993)  # the measured AVX2-vs-AMX fp32 difference: 0.47 %
+    report = compare_recomputed(committed, rounding).set_index("metric")
+    assert report.loc["niqe", "max_abs_diff"] == pytest.approx(0.172) and report.loc["niqe", "relative_tolerance"] == 0.01
+    with pytest.raises(ReproduceError, match=r"niqe .*\(\|diff\| 0.50000 > tolerance 0.05 or 1% of the committed value\)"):
+        compare_recomputed(committed, committed.iloc[[1]].assign(niqe=37.321))  # 1.4 %: beyond rounding
+    with pytest.raises(ReproduceError, match="tolerance 0.05\\)"):
+        compare_recomputed(committed, rounding, relative={})  # absolute only
+    small = _table().assign(niqe=2.0)  # below 5: the absolute 0.05 is the larger bound
+    assert len(compare_recomputed(small, small.iloc[[1]].assign(niqe=2.04)))
+    with pytest.raises(ReproduceError):
+        compare_recomputed(small, small.iloc[[1]].assign(niqe=2.06))
+    mixed = _table().assign(psnr=30.0)
+    with pytest.raises(ReproduceError, match="psnr"):  # no relative tolerance for PSNR: 0.06 dB is refused at any value
+        compare_recomputed(mixed, mixed.iloc[[1]].assign(psnr=30.06))
 
 
 def test_unscored_sets_only_in_sample_mode_and_only_sets_without_rows(tmp_path):
