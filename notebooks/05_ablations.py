@@ -331,8 +331,9 @@ if ("LIIF", 0) in available:
 # "absent". Saved for the claims ledger (`09_summary`).
 
 # %%
-claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set, noise=noise if len(noise) else None)
-                      + ablations.fixed_scale_claims(effects, reference_set, noise=noise if len(noise) else None))
+measured = noise if len(noise) else None  # LIIF's seed spread, when at least two seeds are scored
+claims = pd.DataFrame(ablations.ablation_claims(effects, reference_set, noise=measured)
+                      + ablations.fixed_scale_claims(effects, reference_set, noise=measured))
 save_table(claims, "ablations_claims", results_dir, run, floatfmt=".4f")
 lines = [ablations.claim_line(c) for c in claims.to_dict("records")]
 display(Markdown("\n".join(lines)))

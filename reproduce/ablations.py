@@ -404,6 +404,8 @@ def claim_noise(noise, set_name: str, scale: float, paired_seeds: int, trained: 
     """
     from scipy import stats as sps
 
+    if trained not in (1, 2):
+        raise ValueError(f"trained is 1 or 2 (how many of the compared methods are trained), got {trained}")
     nan = (float("nan"), float("nan"))
     if noise is None or paired_seeds < 1:
         return nan
@@ -411,8 +413,6 @@ def claim_noise(noise, set_name: str, scale: float, paired_seeds: int, trained: 
     if hit.empty or not int(hit.iloc[0]["seeds"]) >= 2 or not float(hit.iloc[0]["sd"]) >= 0:
         return nan
     sd, df = float(hit.iloc[0]["sd"]), int(hit.iloc[0]["seeds"]) - 1
-    if trained not in (1, 2):
-        raise ValueError(f"trained is 1 or 2 (how many of the compared methods are trained), got {trained}")
     floor = float(sps.t.ppf(0.975, df)) * sd * (trained / paired_seeds) ** 0.5
     return floor, detectable_difference(sd, paired_seeds, df=df) * (trained / 2) ** 0.5
 
@@ -425,18 +425,18 @@ def _judged(row: dict, sign: int, noise, set_name: str, scale: float, paired_see
     (:func:`claim_noise`), which the scope then says (the ledger carries the
     scope, not the floor); ``noise_floor`` and ``detectable`` are recorded.
     """
-    from .stats import verdict
+    from .stats import floor_verdict, verdict
 
     floor, detectable = claim_noise(noise, set_name, scale, paired_seeds)
-    said = verdict(row, sign)
-    if said != "within noise" and floor == floor and abs(float(row["delta"])) <= floor:  # floor == floor: not NaN
-        said = "within noise"
+    interval = verdict(row, sign)
+    said = floor_verdict(interval, float(row["delta"]), floor)
+    if said != interval:
         row = {**row, "scope": f"{row['scope']}; |delta| within the seed-noise floor of {floor:.3f} dB"}
     return {**row, "verdict": said, "noise_floor": floor, "detectable": detectable}
 
 
-def claim_line(c) -> str:
-    """One claim row (from :func:`ablation_claims` / :func:`fixed_scale_claims`) as a sentence for the report.
+def claim_line(c: dict) -> str:
+    """One claim row (a dict from :func:`ablation_claims` / :func:`fixed_scale_claims`) as a sentence for the report.
 
     The paired difference with its interval, the paper's, the verdict and the
     detectable difference (:func:`claim_noise`); an effect turned "within
@@ -445,10 +445,9 @@ def claim_line(c) -> str:
     weak evidence either way (less than 80 % power for an effect of the
     paper's size, which comes from a far longer schedule), not an absence.
     """
-
     import math
 
-    get = c.get if isinstance(c, dict) else lambda k, d=None: getattr(c, k, d)
+    get = c.get
     if get("verdict") == "not tested":
         return f"* {get('claim')} ({get('scope')}): **not tested** (no scores)."
     paper, det = get("paper"), get("detectable", float("nan"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
-from .stats import LOWER_IS_BETTER, compare_methods, verdict
+from .stats import LOWER_IS_BETTER, compare_methods, floor_verdict, verdict
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,9 @@ def with_training_noise(result: ClaimResult, noise, set_name: str, scale: float,
     if floor != floor:  # NaN: nothing measured for this metric, set and scale
         return ClaimResult(**{**result.as_dict(), "scope": f"{result.scope}; training noise not measured here"})
     scope = f"{result.scope}; training-noise floor {floor:.3f} dB (LIIF's seed spread)"
-    said = result.verdict
-    if said != "within noise" and abs(result.delta - margin) <= floor:  # PSNR: higher is better, the margin above zero
-        said, scope = "within noise", scope + ", not exceeded"
+    said = floor_verdict(result.verdict, result.delta - margin, floor)  # PSNR: higher is better, the margin above zero
+    if said != result.verdict:
+        scope += ", not exceeded"
     return ClaimResult(**{**result.as_dict(), "scope": scope, "verdict": said})
 
 

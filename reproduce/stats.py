@@ -128,6 +128,19 @@ def verdict(diff, claimed_sign: int) -> str:
     return "within noise"
 
 
+def floor_verdict(said: str, distance: float, floor: float) -> str:
+    """A verdict read against a training-noise floor (dB): "reproduced" or "contradicted" becomes "within noise"
+    where |``distance``| (the effect, or its distance to a claim's margin) does not exceed ``floor``.
+
+    The one rule behind ``ablations`` (arms against LIIF) and
+    ``claims.with_training_noise`` (one-model claims); a NaN floor (noise
+    not measured) leaves the verdict as it is.
+    """
+    if said in ("reproduced", "contradicted") and floor == floor and abs(distance) <= floor:  # floor == floor: not NaN
+        return "within noise"
+    return said
+
+
 def compare_methods(scores, metric: str, method_a: str, method_b: str, *, by: tuple[str, ...] = ("set", "scale"),
                     n_boot: int = 10000, seed: int = 0):
     """Paired differences A - B of ``metric`` per group of a long score table.

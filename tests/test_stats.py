@@ -139,3 +139,13 @@ def test_compare_methods_pairs_images_within_their_set():
              + (0.5 if s == "T" and m == "A" else 0.0)} for m in ("A", "B") for s in ("S", "T") for i in range(6)]
     d = compare_methods(pd.DataFrame(rows), "psnr", "A", "B", by=("scale",), n_boot=200).iloc[0]
     assert d["n_images"] == 12 and d["delta"] == pytest.approx(1.25)  # 6 images of S (+1) and 6 of T (+1.5)
+
+
+def test_floor_verdict_turns_only_effects_within_the_floor_into_within_noise():
+    from reproduce.stats import floor_verdict
+    assert floor_verdict("reproduced", 0.05, 0.05) == "within noise"  # at the floor: not exceeded
+    assert floor_verdict("contradicted", -0.04, 0.05) == "within noise"  # either sign
+    assert floor_verdict("reproduced", 0.0501, 0.05) == "reproduced"
+    assert floor_verdict("reproduced", 0.01, float("nan")) == "reproduced"  # noise not measured
+    assert floor_verdict("not tested", 0.0, 0.05) == "not tested"
+    assert floor_verdict("within noise", 1.0, 0.05) == "within noise"
