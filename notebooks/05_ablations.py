@@ -5,8 +5,9 @@
 # table, `reproduce.paper.DIV2K_EDSR_BASELINE`) and finds small,
 # scale-dependent effects: without cell decoding (−c) −0.14 dB at ×2 but
 # +0.03 dB at ×30; without feature unfolding (−u), the local ensemble (−e)
-# or with a shallower decoder (−d) between −0.01 and −0.06 dB, most at the
-# large scales (−0.01 to −0.07 dB in its table). It also finds LIIF, trained on ×1–×4, slightly ahead of
+# or with a shallower decoder (−d) between −0.01 and −0.07 dB (−d's and
+# −e's largest at ×12 and beyond, −u's, −0.03, at ×2). It also finds LIIF,
+# trained on ×1–×4, slightly ahead of
 # EDSR-baseline networks trained for ×2, ×3 or ×4 alone (its Table 1). Do
 # these effects show at our CPU budget, and are they larger than the
 # run-to-run noise of that budget?
@@ -308,7 +309,7 @@ if ("LIIF", 0) in available:
     plt.show()
 
 # %% [markdown]
-# ## Claims
+# ## Claims: what we found
 #
 # On the reference set, one verdict per claim and scale (`reproduced`:
 # the interval lies on the claimed side of zero and the effect exceeds the
@@ -320,7 +321,7 @@ if ("LIIF", 0) in available:
 # are not among them). Each verdict carries the noise level behind it
 # (`ablations.claim_noise`, from LIIF's seed-to-seed spread above, which
 # rests on more seeds than any one comparison; assumed for the other arms
-# too): a bootstrap over two paired seeds understates training noise, so an
+# too): a bootstrap over one or two paired seeds understates training noise, so an
 # effect no larger than the seed-noise floor (`noise_floor`: the difference
 # two arms of that many seeds exceed 5 % of the time from training noise
 # alone) is *within noise* even where its two-way interval excludes zero;
@@ -328,7 +329,10 @@ if ("LIIF", 0) in available:
 # with 80 % power (the noise table's `detectable (dB)` is the same figure
 # for the design's `arm_seeds`), so that a "within noise" where the
 # paper's effect is below it reads as "weak evidence either way", not as
-# "absent". Saved for the claims ledger (`09_summary`).
+# "absent", and one where an effect of the paper's size lies outside the
+# interval widened by the floor says that the data argue against an effect
+# that large (not against its sign). Saved for the claims ledger
+# (`09_summary`).
 
 # %%
 measured = noise if len(noise) else None  # LIIF's seed spread, when at least two seeds are scored

@@ -5,14 +5,17 @@
 # saved (`results/*_claims.csv`), and every claim it has not tested yet,
 # named with the reason. Each tested claim is a paired comparison on
 # per-image (or per-object) scores with a 95 % bootstrap interval; the
-# verdict words are *reproduced* (the interval lies on the claimed side),
-# *contradicted* (on the other side), *within noise* (it straddles zero; for
-# the ablations also when the effect is within the seed-noise floor that
-# LIIF's seed-to-seed spread sets, which the claim's scope then says) and
-# *not tested*. Where a comparison rests on one trained model per method the
-# interval covers the choice of test images, not training noise (LIIF's
-# seed-to-seed spread, measured in `05_ablations`, is the only measure of
-# it; `results/ablations_noise.md`). This notebook
+# verdict words are *reproduced* (the interval lies on the claimed side and,
+# where training noise is measured, the effect exceeds its floor),
+# *contradicted* (likewise on the other side), *within noise* (the interval
+# straddles zero, or the effect is within the seed-noise floor that LIIF's
+# seed-to-seed spread sets: for the ablations and for the PSNR claims of
+# `03_evaluate` and `04_compare` at the sets and scales where that spread
+# is measured, which the claim's scope then says) and *not tested*. Where a
+# comparison rests on one trained model per method the interval covers the
+# choice of test images, not training noise (LIIF's seed-to-seed spread,
+# measured in `05_ablations`, is the only measure of it;
+# `results/ablations_noise.md`). This notebook
 # computes nothing new: it reads what the others wrote, so it is only as
 # current as their last run (each table's provenance says when and at which
 # commit).

@@ -444,6 +444,11 @@ def claim_line(c: dict) -> str:
     where the paper's effect is below the detectable difference is called
     weak evidence either way (less than 80 % power for an effect of the
     paper's size, which comes from a far longer schedule), not an absence.
+    One where the paper's effect is at least the detectable difference and
+    lies outside the interval widened by the seed-noise floor on each side
+    says that the data argue against an effect of that size at this budget
+    (the interval alone covers only the images; the floor adds training
+    noise), which is not a contradiction of its sign.
     """
     import math
 
@@ -462,6 +467,14 @@ def claim_line(c: dict) -> str:
     if get("verdict") == "within noise" and has_paper and abs(float(paper)) < float(det):
         text += (" (the paper's effect is below it: less than 80 % power for an effect of the paper's size, "
                  "so this null is weak evidence either way)")
+    elif get("verdict") == "within noise" and has_paper:
+        floor = float(get("noise_floor", float("nan")))
+        floor = 0.0 if math.isnan(floor) else floor
+        low, high = float(get("ci_low")) - floor, float(get("ci_high")) + floor
+        if not low <= float(paper) <= high:
+            text += (f" (the paper's {float(paper):+.2f} is above it and outside the interval widened by the "
+                     f"seed-noise floor, [{low:+.3f}, {high:+.3f}]: at this budget the data argue against an effect "
+                     "of the paper's size, though not against its sign)")
     return text + "."
 
 

@@ -305,6 +305,11 @@ def test_claim_line_says_when_a_null_is_weak_evidence():
     assert "seed-noise floor" not in small  # the interval covers zero: nothing to explain
     large = ablations.claim_line({**base, "detectable": 0.01})
     assert "weak evidence" not in large and "within noise" in large
+    assert "argue against" not in large  # -0.05 lies inside [-0.02 - 0.05, 0.012 + 0.05]
+    against = ablations.claim_line({**base, "detectable": 0.01, "paper": -0.14})
+    assert "argue against an effect of the paper's size" in against and "[-0.070, +0.062]" in against
+    unfloored = ablations.claim_line({**base, "detectable": 0.01, "paper": -0.05, "noise_floor": float("nan")})
+    assert "argue against" in unfloored  # no floor recorded: the interval alone decides
     assert "noise not measured" in ablations.claim_line({**base, "detectable": float("nan")})
     shown = ablations.claim_line({**base, "verdict": "reproduced", "ci_high": -0.001, "detectable": 0.08})
     assert "weak evidence" not in shown  # an interval that excludes zero showed the effect
