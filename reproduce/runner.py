@@ -119,8 +119,9 @@ def run(names: list[str] | None = None, profile: str = "report", overrides: dict
     :func:`load_profile`), so a test run writes nothing into the repository.
     """
     notebooks = resolve_notebooks(names)
+    if "profile" in (overrides or {}):  # it would be replaced by the profile's name without a word
+        raise ReproduceError(f"-p profile={overrides['profile']!r}: choose the profile with --profile, not -p")
     profile_values, output = load_profile(profile, work)
-    output.mkdir(parents=True, exist_ok=True)
     return _execute(notebooks, profile, profile_values, overrides or {}, output, log)
 
 
@@ -145,6 +146,7 @@ def _execute(notebooks: list[Path], profile: str, profile_values: dict, override
         unknown = sorted(set(overrides) - selected)
         if unknown:
             raise ReproduceError(f"unknown parameter(s) {', '.join(unknown)}; the selected notebooks declare: {', '.join(sorted(selected))}")
+        output.mkdir(parents=True, exist_ok=True)  # only once the parameters are known good
         for i, nb in enumerate(notebooks, 1):
             values = {**profile_values, **overrides, "profile": profile}
             params = {k: v for k, v in values.items() if k in declared[nb]}

@@ -9,8 +9,9 @@ batch, a file that fails is reported and the batch goes on.
 
 Conversions are said, not hidden: a grayscale input gives a grayscale output
 (the three channels of the model's output averaged, so the file has one
-channel); alpha is composited over white and dropped; of an animated image
-the first frame is used; the EXIF orientation is applied.
+channel); alpha is composited over white and dropped; 16-bit and 32-bit
+pixels are reduced to 8 bits; of an animated image the first frame is used;
+the EXIF orientation is applied.
 """
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ class FileResult:
 def hw(size: tuple[int, int]) -> str:
     """A size as ``HxW``, rows first like ``--size``."""
     return f"{size[0]}x{size[1]}"
+
+
+def _count(n: int) -> str:
+    """An integer for a message: digits with separators, or its order of magnitude when absurdly long."""
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
 
 
 def output_format(path: Path) -> str:
@@ -134,9 +140,9 @@ def plan_jobs(inputs: Iterable[str], output: str | os.PathLike, overwrite: bool 
             raise ReproduceError(f"output folder does not exist: {output.parent}")
         jobs = [Job(f, output / f"{f.stem}{suffix}") for f in files]
     else:
-        output_format(output)
-        if output.is_dir():
+        if output.is_dir():  # before the format: a folder's name has no suffix to read one from
             raise ReproduceError(f"{output} is a folder; give an output file name (e.g. {output / (files[0].stem + '.png')})")
+        output_format(output)
         jobs = [Job(files[0], output)]
     seen: dict[Path, Path] = {}
     for job in jobs:
@@ -173,7 +179,11 @@ def output_size(in_size: tuple[int, int], scale: float | None = None, size: tupl
             dimension (the same rule as a scale below 1).
     """
     if size is None:
-        return max(1, round(in_size[0] * scale)), max(1, round(in_size[1] * scale))
+        h, w = in_size[0] * scale, in_size[1] * scale  # floats: an absurd scale gives inf, never an overflow
+        if not h * w <= MAX_OUTPUT_MEGAPIXELS * 1e6:
+            raise ReproduceError(f"scale {scale:g} makes the {hw(in_size)} input about {h:.3g}x{w:.3g}, over the limit "
+                                 f"of {MAX_OUTPUT_MEGAPIXELS} megapixels; use a smaller scale")
+        return max(1, round(h)), max(1, round(w))
     if size[0] < in_size[0] or size[1] < in_size[1]:
         raise ReproduceError(f"size {hw(size)} is smaller than the input ({hw(in_size)}): these models upscale; "
                              f"use a size of at least {hw(in_size)}")
@@ -201,10 +211,10 @@ def check_budget(size: tuple[int, int], kind: str, in_size: tuple[int, int] = (1
     Raises:
         ReproduceError: naming the size, the limit and the memory needed.
     """
-    megapixels = size[0] * size[1] / 1e6
-    if megapixels > MAX_OUTPUT_MEGAPIXELS:
-        raise ReproduceError(f"output {hw(size)} ({megapixels:,.0f} megapixels) is over the limit of "
-                             f"{MAX_OUTPUT_MEGAPIXELS} megapixels; use a smaller scale or size")
+    if size[0] * size[1] > MAX_OUTPUT_MEGAPIXELS * 10**6:  # Python ints: exact however large the size
+        raise ReproduceError(f"output {_count(size[0])}x{_count(size[1])} ({_count(size[0] * size[1] // 10**6)} "
+                             f"megapixels) is over the limit of {MAX_OUTPUT_MEGAPIXELS} megapixels; use a smaller "
+                             "scale or size")
     needed = (size[0] * size[1] * BYTES_PER_OUTPUT_PIXEL[kind] + in_size[0] * in_size[1] * BYTES_PER_INPUT_PIXEL[kind]
               + (chunk * BYTES_PER_QUERY if kind == "implicit" else 0))
     available = available_memory_bytes() if available is None else available
@@ -263,6 +273,8 @@ def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = 
             result.notes.append("alpha channel composited over white and dropped (the output has no alpha)")
         if img.frames > 1:
             result.notes.append(f"first of {img.frames} frames used")
+        if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # the models read and write 8 bits per channel
+            result.notes.append(f"{img.mode} pixels reduced to 8 bits (the output has 8 bits per channel)")
         tic = time.perf_counter()
         with torch.no_grad():
             sr = upscaler(to_tensor(img.pixels), result.out_size)

@@ -57,6 +57,28 @@ def test_bad_checkpoints(tmp_path, tiny_spec):
         load(tmp_path / "mismatch.pt")
 
 
+@pytest.mark.parametrize("payload, said", [
+    (b"hello\n", "not a PyTorch file"),  # the unpickler raises KeyError on this text
+    ({"format": "reproduce.checkpoint", "version": 1, "model": "x", "state_dict": {}}, "model spec"),
+    ({"format": "reproduce.checkpoint", "version": 1, "model": {"name": "liif", "args": {}}, "state_dict": {"w": 1}}, "tensors"),
+    ({"model": {"name": "liif", "args": {}, "sd": 5}}, "tensors"),
+    ({"model": {"name": "liif", "args": 3, "sd": {}}}, "model spec"),
+    ({"format": "reproduce.checkpoint", "version": 1, "model": {"name": "metasr", "args": {"encoder_spec": 3}},
+      "state_dict": {}}, "cannot build"),
+    ({"format": "reproduce.checkpoint", "version": 1, "model": {"name": "nope", "args": {}}, "state_dict": {}},
+     "unknown model 'nope'"),
+])
+def test_malformed_checkpoints_are_one_clear_error(tmp_path, payload, said):
+    path = tmp_path / "bad.pt"
+    if isinstance(payload, bytes):
+        path.write_bytes(payload)
+    else:
+        torch.save(payload, path)
+    with pytest.raises(ReproduceError, match=said) as err:
+        load(path)
+    assert '"' not in str(err.value)  # a KeyError's text, not its repr
+
+
 class NotTensors:
     pass
 

@@ -108,6 +108,22 @@ def test_upscale_output_of_a_rotated_photo_is_upright(tmp_path, capsys, smooth_i
     assert "EXIF orientation applied" in err
 
 
+def test_output_folder_for_one_input_is_named_a_folder(files, capsys):
+    (files / "outdir").mkdir()
+    code, _, err = upscale(capsys, files, "--scale", "2", output="outdir", checkpoint="bicubic")
+    assert code == 2 and one_error_line(err, "is a folder; give an output file name")
+
+
+def test_sixteen_bit_input_is_said(files, capsys, smooth_image):
+    wide = (smooth_image[..., 0].astype(np.uint16) * 257)
+    Image.fromarray(wide).save(files / "deep.png")  # a 16-bit grayscale PNG (mode I;16)
+    code, _, err = upscale(capsys, files, "--scale", "2", inputs=("deep.png",), checkpoint="bicubic")
+    assert code == 0, err
+    assert "reduced to 8 bits" in err
+    code, _, err = upscale(capsys, files, "--scale", "2", "--overwrite", checkpoint="bicubic")
+    assert code == 0 and "8 bits" not in err  # an 8-bit input has nothing to say
+
+
 # --- no silent loss ----------------------------------------------------------------------------
 
 def test_existing_output_needs_overwrite(files, capsys):
@@ -193,6 +209,16 @@ def test_budget_checks_memory_and_size():
     check_budget((1000, 1000), "implicit", available=100 * 2**20)  # 8 MB: fine
     with pytest.raises(ReproduceError, match="over the limit"):
         check_budget((20001, 20001), "implicit", available=2**50)
+    with pytest.raises(ReproduceError, match=r"about 10\^400x"):  # no float overflow on an absurd size
+        check_budget((10**400, 3), "implicit", available=2**50)
+    for absurd in (1e6, 1e300, 1e308):  # 8 * 1e308 is inf in floats: still the one clear error
+        with pytest.raises(ReproduceError, match="over the limit of"):
+            output_size((8, 8), scale=absurd)
+
+
+def test_absurd_scale_is_one_clear_error(files, capsys):
+    code, _, err = upscale(capsys, files, "--scale", "1e300")
+    assert code == 2 and one_error_line(err, "over the limit")
 
 
 def test_unwritable_output_folder_is_found_before_computing(files, capsys):

@@ -145,9 +145,13 @@ def test_notebooks_have_a_parameters_cell_first():
         assert "parameters" in code[0].metadata.get("tags", []), path.name
 
 
-def test_unknown_parameter_is_an_error(capsys):
-    assert main(["run", "01", "--profile", "smoke", "-p", "no_such_knob=3"]) == 2
+def test_unknown_parameter_is_an_error(capsys, tmp_path):
+    assert main(["run", "01", "--profile", "smoke", "--work", str(tmp_path), "-p", "no_such_knob=3"]) == 2
     assert "unknown parameter" in capsys.readouterr().err
+    assert not (tmp_path / "notebooks").exists()  # nothing created before the parameters are checked
+    assert main(["run", "01", "--profile", "smoke", "--work", str(tmp_path), "-p", "profile=paper"]) == 2
+    err = capsys.readouterr().err
+    assert "--profile" in err and err.count("\n") == 1  # not silently replaced by the profile's name
 
 
 def test_failing_cell_names_notebook_and_cell(capsys, tmp_path):

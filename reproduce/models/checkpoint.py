@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +69,32 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         if "Unsupported global" in str(exc):  # the weights-only unpickler met a Python object
             raise ReproduceError(f"{path} holds Python objects besides tensors and plain data; refusing to unpickle it") from None
         raise ReproduceError(f"cannot read checkpoint {path}: truncated or not a PyTorch file") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the unpickler raises many types (KeyError on text files, ...)
         raise ReproduceError(f"cannot read checkpoint {path}: truncated or not a PyTorch file ({type(exc).__name__})") from None
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         if raw.get("version") != VERSION or not isinstance(raw.get("state_dict"), dict):
             raise ReproduceError(f"{path}: unsupported checkpoint version {raw.get('version')!r}")
+        _check_layout(raw.get("model"), raw["state_dict"], path)
         return raw
     model = raw.get("model") if isinstance(raw, dict) else None
     if isinstance(model, dict) and {"name", "args", "sd"} <= set(model):
+        _check_layout(model, model["sd"], path)
         sd = {k: v for k, v in model["sd"].items() if not k.endswith(_UNUSED_OFFICIAL_KEYS)}
         return {"format": FORMAT, "version": VERSION, "model": {"name": model["name"], "args": model["args"]},
                 "state_dict": sd, "step": 0, "source": "official"}
     raise ReproduceError(f"{path} is not a model checkpoint of this project or of the official LIIF release")
+
+
+def _check_layout(spec, state_dict, path) -> None:
+    """Refuse a checkpoint whose model spec or weights are not the shapes this code reads.
+
+    ``spec``: ``{"name": str, "args": dict, ...}``; ``state_dict``: names -> tensors.
+    """
+    if not (isinstance(spec, dict) and isinstance(spec.get("name"), str) and isinstance(spec.get("args", {}), dict)):
+        raise ReproduceError(f"{path}: its model spec is not a name with arguments (got {type(spec).__name__})")
+    if not (isinstance(state_dict, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                 for k, v in state_dict.items())):
+        raise ReproduceError(f"{path}: its weights are not a mapping of names to tensors")
 
 
 def export_official(checkpoint: dict, path: str | os.PathLike) -> None:
@@ -114,8 +127,11 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Modu
 def build_from_checkpoint(ckpt: dict, path: str | os.PathLike = "<checkpoint>") -> nn.Module:
     try:
         model = make(ckpt["model"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReproduceError(f"{path}: cannot build its model spec: {exc}") from None
+    except ReproduceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a foreign spec can fail anywhere in a model's constructor
+        said = exc.args[0] if isinstance(exc, KeyError) and exc.args else f"{type(exc).__name__}: {exc}"
+        raise ReproduceError(f"{path}: cannot build its model spec: {said}") from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:
