@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .data.images import IMAGE_SUFFIXES, list_images, open_image, to_tensor
+from .data.images import IMAGE_SUFFIXES, WIDE_INTEGER_MODES, list_images, open_image, to_tensor
 from .errors import ReproduceError
 from .fileio import atomic_path, check_writable
 
@@ -273,7 +273,7 @@ def upscale_file(upscaler: Callable, kind: str, job: Job, scale: float | None = 
             result.notes.append("alpha channel composited over white and dropped (the output has no alpha)")
         if img.frames > 1:
             result.notes.append(f"first of {img.frames} frames used")
-        if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # the models read and write 8 bits per channel
+        if img.mode in (*WIDE_INTEGER_MODES, "F"):  # the models read and write 8 bits per channel
             result.notes.append(f"{img.mode} pixels reduced to 8 bits (the output has 8 bits per channel)")
         tic = time.perf_counter()
         with torch.no_grad():

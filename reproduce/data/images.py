@@ -32,6 +32,7 @@ from ..errors import ReproduceError
 IMAGE_SUFFIXES = (".png", ".webp", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".gif")
 
 
+WIDE_INTEGER_MODES = ("I;16", "I;16B", "I;16L", "I")  # more than 8 bits per pixel: scaled down to 8 below
 GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
@@ -117,7 +118,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 
 def to_rgb_array(im: Image.Image) -> np.ndarray:
     """Convert a PIL image of any common mode to uint8 (H, W, 3) (see module doc)."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if im.mode in WIDE_INTEGER_MODES:
         values = np.asarray(im, dtype=np.float64)
         gray = np.clip(np.round(values / 257.0), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
