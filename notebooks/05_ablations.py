@@ -57,6 +57,8 @@ precision_images = 6                                 # Kodak24 images of the bf1
 precision_scales = [2, 30]                           # its scales
 border_scales = [12, 30]                             # scales of the -e border-jump measure
 mechanism_image = ["Kodak24", 3]                     # [set, index] of the mechanism figures
+ensemble_box = [250, 140, 240, 240]                  # y, x, h, w (output pixels at the largest border scale) of the -e crop
+cell_box = [500, 140, 240, 240]                      # of the -c crop (a different region: no two figures show the same crop)
 scores_dir = "results/scores"                        # committed per-image scores
 results_dir = "results"                              # where tables go
 figures_dir = "figures"                              # where figures go
@@ -75,8 +77,8 @@ from IPython.display import Markdown, display
 from reproduce import ablations
 from reproduce.data import dataset_files, make_lr, read_image, to_tensor
 from reproduce.engine import upscale
-from reproduce.evaluate import file_digest, score_and_settle
-from reproduce.figures import delta_vs_scale, image_grid
+from reproduce.evaluate import crop_row, file_digest, score_and_settle, scored_row
+from reproduce.figures import contact_sheet, delta_vs_scale
 from reproduce.budget import budget_table
 from reproduce.device import resolve_bf16
 from reproduce.models import load
@@ -267,11 +269,14 @@ else:
 #   so the output can jump where the nearest code changes. The border-jump
 #   ratio (`ablations.cell_border_jump`: mean |difference| of neighbouring
 #   output pixels across LR-cell borders over that within cells; about 1 for
-#   a smooth result) of LIIF and LIIF−e at large scales.
+#   a smooth result) of LIIF and LIIF−e at large scales, and a crop of both
+#   at the largest (seed 0): the LR input whole with the crop outlined,
+#   each output with the crop's own PSNR, and the ground truth.
 # * **Cell decoding** (the paper's Figure 6): LIIF at ×30 decoded with the
 #   true cell (1/30), with the cell of ×4 (what the decoder saw in training),
 #   and LIIF−c; with their sharpness (`ablations.sharpness`, mean gradient
-#   magnitude: higher is sharper or noisier, to be read with the picture).
+#   magnitude: higher is sharper or noisier, to be read with the picture),
+#   shown on another region of the same image, laid out the same way.
 
 # %%
 set_name, index = mechanism_image
@@ -290,8 +295,15 @@ border = pd.DataFrame(rows)
 if len(border):
     save_table(border, "ablations_border_jump", results_dir, run, floatfmt=".4f")
     display(Markdown(markdown_table(border, ".4f")))
+scale = max(border_scales)
+if {("LIIF", 0), ("LIIF-e", 0)} <= set(available):
+    # the blocky borders: one region, LIIF and LIIF-e (seed 0), with the crop's own PSNR
+    label, images, _ = crop_row({arm: load(weights(arm, 0)) for arm in ("LIIF", "LIIF-e")},
+                                set_name, index, scale, tuple(ensemble_box))
+    fig = contact_sheet([(label, images)], crop=tuple(ensemble_box), input_scale=scale, size=3.0)
+    save_figure(fig, "ablations_ensemble_x30", figures_dir, run=run)
+    plt.show()
 if ("LIIF", 0) in available:
-    scale = max(border_scales)
     lr, hr = make_lr(hr_full, scale)
     lr_t, size = to_tensor(lr), hr.shape[:2]
     liif = load(weights("LIIF", 0))
@@ -302,9 +314,8 @@ if ("LIIF", 0) in available:
     sharp = pd.DataFrame([{"rendering": k, "sharpness": ablations.sharpness(v)} for k, v in views.items()])
     save_table(sharp, "ablations_cell_sharpness", results_dir, run, floatfmt=".5f")
     display(Markdown(markdown_table(sharp, ".5f")))
-    h, w = size
-    box = (h // 2 - 64, w // 2 - 64, 128, 128)
-    fig = image_grid({f"{k} ({set_name}/{name} x{scale:g})": v for k, v in views.items()}, box=box)
+    images = scored_row(lr_t, views, to_tensor(hr), tuple(cell_box))
+    fig = contact_sheet([(f"{set_name}/{name} x{scale:g}", images)], crop=tuple(cell_box), input_scale=scale, size=3.0)
     save_figure(fig, "ablations_cell_x30", figures_dir, run=run)
     plt.show()
 

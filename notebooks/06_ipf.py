@@ -71,7 +71,7 @@ from IPython.display import Markdown, display
 from reproduce import ipf_study
 from reproduce.data import dataset_files
 from reproduce.engine import read_stored_log, train_and_store, upscale
-from reproduce.evaluate import file_digest, score_and_settle, stlpips_metric
+from reproduce.evaluate import crop_row, file_digest, score_and_settle, stlpips_metric
 from reproduce.figures import contact_sheet, loss_terms, perception_distortion
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
@@ -239,7 +239,7 @@ crop_methods = {name: methods[name][0] for name in ["LIIF", "IPF", "SRGAN"] if n
 lpips = load_stlpips("alex")
 for scale in crop_scales:
     for i, (set_name, index, box) in enumerate(crop_images):  # each image has its own box: one sheet each
-        label, images, _ = ipf_study.crop_row(crop_methods, set_name, index, scale, tuple(box), lpips)
+        label, images, _ = crop_row(crop_methods, set_name, index, scale, tuple(box), lpips)
         fig = contact_sheet([(label, images)], crop=tuple(box), input_scale=scale)
         save_figure(fig, f"ipf_crops_x{scale}_{i}", figures_dir, run=run)
         plt.show()

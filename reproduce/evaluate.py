@@ -461,6 +461,41 @@ def crop_scores(outputs: dict[str, torch.Tensor], gt: torch.Tensor, box: tuple[i
     return out
 
 
+def scored_row(lr: torch.Tensor, outputs: dict[str, torch.Tensor], hr: torch.Tensor, box: tuple[int, int, int, int],
+               lpips=None) -> dict[str, torch.Tensor]:
+    """The panels of one row of a crop figure (``figures.contact_sheet``): the input, each output, the truth.
+
+    lr: (3, h, w) in [0, 1], shown whole (titled with its size) so the
+    figure can outline the crop on it; outputs: name -> (3, H, W) in [0, 1];
+    hr: (3, H, W); box (y, x, h, w) in output pixels. Each output's title
+    carries the PSNR (RGB) and, with an ST-LPIPS model, the distance of the
+    crop shown, not of the whole image.
+    """
+    scores = crop_scores(outputs, hr, box, lpips)
+    images = {f"LR input ({lr.shape[-1]}x{lr.shape[-2]})": lr}
+    for name, img in outputs.items():
+        s = scores[name]
+        images[f"{name}\n{s['psnr']:.2f} dB" + (f", ST-LPIPS {s['stlpips']:.3f}" if "stlpips" in s else "")] = img
+    images["ground truth"] = hr
+    return images
+
+
+def crop_row(methods: dict[str, object], set_name: str, index: int, scale: float, box: tuple[int, int, int, int],
+             lpips=None, chunk: int = 30000) -> tuple[str, dict, str]:
+    """One row of a crop figure: the LR input (test protocol), every method's output and the ground truth.
+
+    ``methods``: name -> "bicubic" or a model (as in :func:`evaluate`);
+    titles as :func:`scored_row`. Returns ``(row label with the image's
+    name, {title: image}, the image's name)``.
+    """
+    shown = example_outputs(methods, set_name, index, scale, chunk=chunk, with_input=True)
+    hr_t = shown.pop("ground truth")
+    lr_t = next(iter(shown.values()))
+    images = scored_row(lr_t, {name: shown[f"{name} x{scale:g}"] for name in methods}, hr_t, box, lpips)
+    stem = dataset_files(set_name)[index].stem
+    return f"{set_name}/{stem} x{scale:g}", images, stem
+
+
 def format_row(row: dict) -> str:
     return f"{row['set']:<10} x{row['scale']:<5g} {row['psnr']:8.3f} {row['ssim']:8.4f}"
 

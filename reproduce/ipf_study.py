@@ -195,28 +195,3 @@ def ablation_rows(scores: pd.DataFrame, metrics: Iterable[str] = ("stlpips", "ni
     parts = [effect_table(arms.dropna(subset=[m]), m, reference="IPF", paper={}, n_boot=n_boot).assign(metric=m)
              for m in metrics if m in arms.columns]
     return pd.concat(parts, ignore_index=True)
-
-
-def crop_row(methods: dict[str, object], set_name: str, index: int, scale: float, box: tuple[int, int, int, int],
-             lpips=None, chunk: int = 30000) -> tuple[str, dict, str]:
-    """One row of a crop figure (``figures.contact_sheet``): the LR input, every method and the ground truth.
-
-    Titles carry each crop's own PSNR (RGB) and ST-LPIPS (alex), computed on
-    the crop shown. Returns ``(row label with the image's name, {title: image},
-    the image's name)``.
-    """
-    from .data import dataset_files
-    from .evaluate import crop_scores, example_outputs
-
-    shown = example_outputs(methods, set_name, index, scale, chunk=chunk, with_input=True)
-    hr_t = shown.pop("ground truth")
-    lr_title, lr_t = next(iter(shown.items()))
-    outputs = {name: shown[f"{name} x{scale:g}"] for name in methods}
-    scores = crop_scores(outputs, hr_t, box, lpips)
-    images = {lr_title: lr_t}
-    for name, img in outputs.items():
-        s = scores[name]
-        images[f"{name}\n{s['psnr']:.2f} dB" + (f", ST-LPIPS {s['stlpips']:.3f}" if "stlpips" in s else "")] = img
-    images["ground truth"] = hr_t
-    stem = dataset_files(set_name)[index].stem
-    return f"{set_name}/{stem} x{scale:g}", images, stem

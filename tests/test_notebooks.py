@@ -302,6 +302,8 @@ def test_smoke_ablation_tables(smoke_run, smoke_work):
     assert tested["detectable"].gt(0).all()  # every verdict carries the noise level behind it
     border = pd.read_csv(results / "ablations_border_jump.csv").set_index("arm")
     assert border.loc["LIIF-e", "ratio"] > border.loc["LIIF", "ratio"]  # no ensemble: jumps at LR-cell borders
+    for figure in ("ablations_ensemble_x30", "ablations_cell_x30"):  # the mechanism crops
+        assert (smoke_work / "figures" / f"{figure}.png").is_file()
 
 
 def test_smoke_profile_writes_under_its_work_folder(tmp_path):
