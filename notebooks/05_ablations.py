@@ -77,7 +77,7 @@ from IPython.display import Markdown, display
 from reproduce import ablations
 from reproduce.data import dataset_files, make_lr, read_image, to_tensor
 from reproduce.engine import upscale
-from reproduce.evaluate import crop_row, file_digest, score_and_settle, scored_row
+from reproduce.evaluate import file_digest, score_and_settle, scored_row
 from reproduce.figures import contact_sheet, delta_vs_scale
 from reproduce.budget import budget_table
 from reproduce.device import resolve_bf16
@@ -282,39 +282,41 @@ else:
 set_name, index = mechanism_image
 hr_full = read_image(dataset_files(set_name)[index])
 name = dataset_files(set_name)[index].stem
+scale = max(border_scales)  # the figures' scale
+lr, hr = make_lr(hr_full, scale)
+lr_t, hr_t, size = to_tensor(lr), to_tensor(hr), hr.shape[:2]
+models = {arm: load(weights(arm, 0)) for arm in ("LIIF", "LIIF-e", "LIIF-c") if (arm, 0) in available}
+at_scale = {}  # each arm's output at the figures' scale: computed once, measured and shown
 rows = []
 for arm in ("LIIF", "LIIF-e"):
-    if (arm, 0) not in available:
+    if arm not in models:
         continue
-    model = load(weights(arm, 0))
-    for scale in border_scales:
-        lr, hr = make_lr(hr_full, scale)
-        out = upscale(model, to_tensor(lr), hr.shape[:2])
-        rows.append({"arm": arm, "image": f"{set_name}/{name}", "scale": scale, **ablations.cell_border_jump(out, lr.shape[:2])})
+    for s in border_scales:
+        lr_s, hr_s = make_lr(hr_full, s)
+        out = upscale(models[arm], to_tensor(lr_s), hr_s.shape[:2])
+        if s == scale:
+            at_scale[arm] = out
+        rows.append({"arm": arm, "image": f"{set_name}/{name}", "scale": s, **ablations.cell_border_jump(out, lr_s.shape[:2])})
 border = pd.DataFrame(rows)
 if len(border):
     save_table(border, "ablations_border_jump", results_dir, run, floatfmt=".4f")
     display(Markdown(markdown_table(border, ".4f")))
-scale = max(border_scales)
-if {("LIIF", 0), ("LIIF-e", 0)} <= set(available):
+if {"LIIF", "LIIF-e"} <= set(at_scale):
     # the blocky borders: one region, LIIF and LIIF-e (seed 0), with the crop's own PSNR
-    label, images, _ = crop_row({arm: load(weights(arm, 0)) for arm in ("LIIF", "LIIF-e")},
-                                set_name, index, scale, tuple(ensemble_box))
-    fig = contact_sheet([(label, images)], crop=tuple(ensemble_box), input_scale=scale, size=3.0)
+    images = scored_row(lr_t, at_scale, hr_t, tuple(ensemble_box))
+    fig = contact_sheet([(f"{set_name}/{name} x{scale:g}", images)], crop=tuple(ensemble_box), input_scale=scale, size=3.0)
     save_figure(fig, "ablations_ensemble_x30", figures_dir, run=run)
     plt.show()
-if ("LIIF", 0) in available:
-    lr, hr = make_lr(hr_full, scale)
-    lr_t, size = to_tensor(lr), hr.shape[:2]
-    liif = load(weights("LIIF", 0))
-    views = {f"LIIF, cell 1/{scale:g}": ablations.upscale_with_cell(liif, lr_t, size, size),
-             "LIIF, cell 1/4": ablations.upscale_with_cell(liif, lr_t, size, (lr.shape[0] * 4, lr.shape[1] * 4))}
-    if ("LIIF-c", 0) in available:
-        views["LIIF-c"] = upscale(load(weights("LIIF-c", 0)), lr_t, size)
+if "LIIF" in models:
+    # the output's own cell is LIIF's ordinary output, already computed above
+    views = {f"LIIF, cell 1/{scale:g}": at_scale["LIIF"],
+             "LIIF, cell 1/4": ablations.upscale_with_cell(models["LIIF"], lr_t, size, (lr.shape[0] * 4, lr.shape[1] * 4))}
+    if "LIIF-c" in models:
+        views["LIIF-c"] = upscale(models["LIIF-c"], lr_t, size)
     sharp = pd.DataFrame([{"rendering": k, "sharpness": ablations.sharpness(v)} for k, v in views.items()])
     save_table(sharp, "ablations_cell_sharpness", results_dir, run, floatfmt=".5f")
     display(Markdown(markdown_table(sharp, ".5f")))
-    images = scored_row(lr_t, views, to_tensor(hr), tuple(cell_box))
+    images = scored_row(lr_t, views, hr_t, tuple(cell_box))
     fig = contact_sheet([(f"{set_name}/{name} x{scale:g}", images)], crop=tuple(cell_box), input_scale=scale, size=3.0)
     save_figure(fig, "ablations_cell_x30", figures_dir, run=run)
     plt.show()

@@ -265,8 +265,7 @@ def test_crop_row_shows_the_protocol_input_each_output_with_its_crop_scores_and_
 
     from reproduce.data import make_lr, to_tensor
     from reproduce.engine import upscale
-    from reproduce.evaluate import crop_scores
-    from reproduce.evaluate import crop_row
+    from reproduce.evaluate import crop_row, crop_scores
 
     folder = tmp_path / "set"
     folder.mkdir()
