@@ -49,6 +49,9 @@ eval_scales = [2, 3, 4, 6, 8, 12]                    # evaluation scales; likewi
 eval_limit = None                                    # first N images of each set (None: all of them)
 scores = "sample"                                    # "full": score every image; "extend": keep committed rows of unchanged weights, score the rest; "sample": recompute a fixed sample and check it
 sample_size = 3                                      # images per set recomputed in "sample" mode
+bf16 = "auto"                                        # bf16 autocast for the networks (metrics stay fp32): true, false or "auto" (bf16 where the CPU has bf16 kernels); sample/extend: the committed table's
+precision_set = "Set14"                              # set of the bf16-vs-fp32 check of paired differences
+precision_images = 6                                 # its first N images
 crop_images = [["Set14", 10, [200, 300, 96, 96]], ["Set14", 13, [150, 250, 96, 96]]]  # [set, index, [y, x, h, w] in HR pixels]: monarch, zebra
 crop_scales = [4, 8]                                 # scales of the crop figures
 flow_image = ["Set14", 10, 4]                        # [set, index, scale] of the flow-field figure (monarch)
@@ -70,14 +73,15 @@ from IPython.display import Markdown, display
 
 from reproduce import ipf_study
 from reproduce.data import dataset_files
+from reproduce.device import resolve_bf16
 from reproduce.engine import read_stored_log, train_and_store, upscale
-from reproduce.evaluate import crop_row, file_digest, score_and_settle, stlpips_metric
+from reproduce.evaluate import crop_row, file_digest, paired_precision, score_and_settle, stlpips_metric
 from reproduce.figures import contact_sheet, loss_terms, perception_distortion
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import check_mode, unscored_scales, unscored_sets
+from reproduce.scores import check_mode, scoring_settings, unscored_scales, unscored_sets
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -85,7 +89,9 @@ arm_paths = {arm: ipf_study.checkpoint_path(checkpoint_dir, arm) for arm in arms
 baseline_paths = {"LIIF": Path(liif_checkpoint), "SRResNet": Path(checkpoint_dir) / "srresnet.pt",
                   "SRGAN": Path(checkpoint_dir) / "srgan.pt"}
 scores_path = Path(scores_dir) / "ipf.csv"
-run = Run("06_ipf", profile, scores=scores)
+bf16 = resolve_bf16(bf16)  # "auto": fp32 on a CPU without bf16 kernels, where bf16 is several times slower
+bf16, _ = scoring_settings(scores, scores_path, bf16, [])  # sample/extend: the committed table's precision
+run = Run("06_ipf", profile, scores=scores, bf16=bf16)
 display(Markdown(run.markdown()))
 
 # %% [markdown]
@@ -136,7 +142,11 @@ for arm in trained:
 # Every method on every image of `eval_sets` at `eval_scales`: bicubic,
 # LIIF, SRResNet and SRGAN (×4 networks; at other scales their ×4 output
 # is resized with bicubic, see `reproduce/models/image_sr.py`) and the
-# trained IPF arms. All in fp32. In `full` mode every image is scored and
+# trained IPF arms. The networks run with bf16 autocast where `bf16` says
+# so (`auto`: on a CPU with bf16 kernels, where it is several times faster
+# than fp32; the table's provenance records which), the metrics always in
+# fp32, and the check after this cell measures what bf16 does to the
+# paired differences the verdicts rest on. In `full` mode every image is scored and
 # the per-image table is written to `results/scores/ipf.csv` (resumable:
 # an interrupted full run continues where it stopped); `extend` mode keeps
 # the committed rows of methods whose weights are unchanged and scores only
@@ -157,10 +167,10 @@ unscored, unscored_at = unscored_sets(scores, scores_path, eval_sets), unscored_
 design_sets, design_scales = eval_sets, eval_scales
 eval_sets = [s for s in eval_sets if s not in unscored]
 eval_scales = [s for s in eval_scales if s not in unscored_at]
-# fp32 throughout; the extra metrics at every scale, so every row is scored image by image across the methods
+# One precision for the whole table; the extra metrics at every scale, so every row is scored image by image across the methods
 computed, settled = score_and_settle(scores, methods, {m: eval_scales for m in methods}, eval_sets, digests=digests,
                                      scores_path=scores_path, partial_dir=ipf_run_dir, provenance=run.info,
-                                     sample_size=sample_size, limit=eval_limit, bf16=False, metric_scales=eval_scales,
+                                     sample_size=sample_size, limit=eval_limit, bf16=bf16, metric_scales=eval_scales,
                                      extra_metrics=metrics, table_scales=eval_scales, progress=print)
 table = settled.table
 if settled.check is not None:
@@ -173,6 +183,41 @@ display(Markdown(f"**Scores**: {settled.source}. Images per set: "
                     f"them): sets {', '.join(unscored) or 'none'}; scales "
                     f"{', '.join(f'x{float(x):g}' for x in unscored_at) or 'none'}. Every table below leaves them out "
                     "and their claims are *not tested*." if unscored or unscored_at else "")))
+
+# %% [markdown]
+# ### Does bf16 move the paired differences?
+#
+# Every method and LIIF on the first `precision_images` images of
+# `precision_set` at the evaluation scales, once in fp32 and once with bf16
+# autocast (`reproduce.evaluate.paired_precision`; the metrics run in fp32
+# on both outputs): `delta_fp32` and `delta_bf16` are the mean paired
+# differences to LIIF in each precision, `shift` how much bf16 moves that
+# mean and `max_abs_image_shift` the largest move of a single image's
+# difference. A shift matters where it is not small against the intervals
+# of the tables below. Computed when a `full` run scores in bf16 (and by
+# an `extend` run when none is committed: the check costs about a quarter of
+# an hour on 2 cores); otherwise the committed table is shown.
+
+# %%
+precision_path = Path(results_dir) / "ipf_bf16_check.csv"
+precision_metrics = ["psnr", "stlpips", "niqe"]
+if bf16 and (scores == "full" or (scores == "extend" and not precision_path.is_file())):
+    precision = paired_precision({m: spec[0] for m, spec in methods.items()}, "LIIF", precision_set, design_scales,
+                                 limit=precision_images, metrics=precision_metrics, extra_metrics=metrics)
+    save_table(precision, "ipf_bf16_check", results_dir, run, floatfmt=".4f")
+elif bf16 and precision_path.is_file():
+    precision = pd.read_csv(precision_path)
+    display(Markdown(f"Committed check (not recomputed in a {scores} run)."))
+else:
+    precision = None
+    display(Markdown("Scored in fp32: nothing to check." if not bf16 else "**Not checked yet**: no committed bf16 check."))
+if precision is not None:
+    display(Markdown("**Shift of the mean paired difference to LIIF** (bf16 - fp32), per method, metric and scale; "
+                     "in brackets the largest single-image shift:\n\n" + markdown_table(
+                         precision.assign(shift=precision.apply(
+                             lambda r: f"{r['shift']:+.4f} ({r['max_abs_image_shift']:.4f})", axis=1))
+                         .pivot_table(index=["method", "metric"], columns="scale", values="shift", aggfunc="first")
+                         .rename(columns=lambda c: f"x{c:g}").reset_index())))
 
 # %% [markdown]
 # ## Results against LIIF

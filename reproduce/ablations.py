@@ -141,17 +141,10 @@ def paired_precision_check(model_a, model_b, set_name: str, scales, limit: int |
         precision (dB), their difference, and the largest per-image
         |(a - b)_bf16 - (a - b)_fp32|.
     """
-    from .evaluate import precision_rows
+    from .evaluate import paired_precision
 
-    a, b = (precision_rows(m, set_name, scales, limit).set_index(["scale", "image"])[["psnr", "psnr_bf16"]]
-            for m in (model_a, model_b))
-    both = (a - b).rename(columns={"psnr": "fp32", "psnr_bf16": "bf16"}).reset_index()
-    both["shift"] = both["bf16"] - both["fp32"]
-    out = both.groupby("scale", sort=False).agg(images=("image", "nunique"), delta_fp32=("fp32", "mean"),
-                                                delta_bf16=("bf16", "mean"), shift=("shift", "mean"),
-                                                max_abs_image_shift=("shift", lambda d: float(d.abs().max())))
-    out.insert(0, "set", set_name)
-    return out.reset_index()[["set", "scale", "images", "delta_fp32", "delta_bf16", "shift", "max_abs_image_shift"]]
+    out = paired_precision({"a": model_a, "b": model_b}, "b", set_name, scales, limit)
+    return out[["set", "scale", "images", "delta_fp32", "delta_bf16", "shift", "max_abs_image_shift"]]
 
 
 def cell_border_jump(img: torch.Tensor, lr_size: tuple[int, int]) -> dict[str, float]:

@@ -226,18 +226,70 @@ def score_images(method, name: str, sets: Iterable[str], scales: Iterable[float]
     return table.reset_index(drop=True)
 
 
-def precision_rows(model, set_name: str, scales: Iterable[float], limit: int | None = None):
-    """Per-image PSNR of ``model`` on the first ``limit`` images of ``set_name`` in fp32 and with bf16 autocast.
+def precision_rows(model, set_name: str, scales: Iterable[float], limit: int | None = None,
+                   extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None):
+    """Per-image scores of ``model`` on the first ``limit`` images of ``set_name`` in fp32 and with bf16 autocast.
+
+    The metrics themselves run in fp32 on both outputs: only the model's
+    arithmetic changes.
 
     Returns a DataFrame ``set, image, scale, psnr, psnr_bf16`` (and the other
-    columns of :func:`score_images`, the bf16 ones suffixed ``_bf16``): the
-    rows :func:`precision_check` and ``ablations.paired_precision_check``
-    summarise.
+    columns of :func:`score_images`, ``extra_metrics`` included, the bf16
+    ones suffixed ``_bf16``): the rows :func:`precision_check` and
+    :func:`paired_precision` summarise.
     """
     images = None if limit is None else {set_name: [f.stem for f in dataset_files(set_name)[:limit]]}
-    fp32 = score_images(model, "fp32", [set_name], scales, images=images)
-    half = score_images(model, "bf16", [set_name], scales, images=images, bf16=True)
+    fp32 = score_images(model, "fp32", [set_name], scales, images=images, extra_metrics=extra_metrics)
+    half = score_images(model, "bf16", [set_name], scales, images=images, bf16=True, extra_metrics=extra_metrics)
     return fp32.merge(half, on=["set", "image", "scale"], suffixes=("", "_bf16"))
+
+
+def paired_precision(methods: dict[str, object], reference: str, set_name: str, scales: Iterable[float],
+                     limit: int | None = None, metrics: Iterable[str] = ("psnr",),
+                     extra_metrics: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None):
+    """Does bf16 move the paired differences to a reference? fp32 and bf16 side by side, per method, metric and scale.
+
+    A study that scores in bf16 reads its verdicts off per-image differences
+    between methods; a per-image bf16 shift matters only where it does not
+    cancel in the difference. Scores every method (``reference`` included)
+    on the first ``limit`` images of ``set_name`` in both precisions.
+
+    Args:
+        methods: label -> method as in :func:`evaluate` (``reference`` among them).
+        metrics: columns compared: ``psnr``, ``ssim`` or a key of ``extra_metrics``.
+
+    Returns:
+        DataFrame ``set, method, metric, scale, images, delta_fp32,
+        delta_bf16, shift, max_abs_image_shift``, one row per method other
+        than the reference, metric and scale: the mean per-image (method -
+        reference) difference in each precision (the metric's unit), their
+        difference (bf16 - fp32) and the largest per-image |shift|.
+    """
+    import pandas as pd
+
+    if reference not in methods:
+        raise ValueError(f"the reference {reference!r} is not among the methods {sorted(methods)}")
+    metrics = list(metrics)
+    scores = {label: precision_rows(m, set_name, scales, limit, extra_metrics).set_index(["scale", "image"])
+              for label, m in methods.items()}
+    ref = scores[reference]
+    parts = []
+    for label, own in scores.items():
+        if label == reference:
+            continue
+        for metric in metrics:
+            d = pd.DataFrame({"fp32": own[metric] - ref[metric],
+                              "bf16": own[f"{metric}_bf16"] - ref[f"{metric}_bf16"]}).reset_index()
+            d["shift"] = d["bf16"] - d["fp32"]
+            g = d.groupby("scale", sort=False).agg(
+                images=("image", "nunique"), delta_fp32=("fp32", "mean"), delta_bf16=("bf16", "mean"),
+                shift=("shift", "mean"), max_abs_image_shift=("shift", lambda x: float(x.abs().max()))).reset_index()
+            g.insert(0, "metric", metric)
+            g.insert(0, "method", label)
+            parts.append(g)
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(0, "set", set_name)
+    return out[["set", "method", "metric", "scale", "images", "delta_fp32", "delta_bf16", "shift", "max_abs_image_shift"]]
 
 
 def precision_check(model, set_name: str, scales: Iterable[float], limit: int | None = None):

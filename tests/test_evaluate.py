@@ -86,6 +86,39 @@ def test_precision_check_compares_image_by_image():
     assert row["max_abs_image_difference"] >= abs(row["difference"]) and row["max_abs_image_difference"] < 1.0
 
 
+def test_paired_precision_compares_each_method_with_the_reference_per_metric():
+    nearest, _ = _counting_method()
+
+    def brighter(lr, size):
+        return (nearest(lr, size) + 0.05).clamp(0, 1)
+
+    mean = lambda sr, hr: float(sr.mean())  # an extra metric: the output's mean value
+    out = ev.paired_precision({"near": nearest, "bright": brighter, "bicubic": "bicubic"}, "near", "sample", [2, 3],
+                              limit=1, metrics=["psnr", "mean"], extra_metrics={"mean": mean})
+    assert out.columns.tolist() == ["set", "method", "metric", "scale", "images", "delta_fp32", "delta_bf16", "shift",
+                                    "max_abs_image_shift"]
+    assert sorted(set(out["method"])) == ["bicubic", "bright"]  # the reference has no row of its own
+    assert len(out) == 2 * 2 * 2 and (out["images"] == 1).all()
+    d = out.set_index(["method", "metric", "scale"]).sort_index()["delta_fp32"]
+    assert (d.loc["bright", "mean"] > 0.04).all() and (d.loc["bright", "mean"] < 0.05 + 1e-6).all()  # method - reference
+    assert (d.loc["bicubic", "psnr"] > 0).all()  # bicubic beats nearest-neighbour
+    # neither callables nor bicubic use bf16: nothing moves
+    assert out["shift"].abs().max() < 1e-9 and out["max_abs_image_shift"].max() < 1e-9
+    with pytest.raises(ValueError, match="reference"):
+        ev.paired_precision({"near": nearest}, "LIIF", "sample", [2], limit=1)
+
+
+def test_paired_precision_sees_bf16_reach_a_model():
+    torch.manual_seed(0)
+    model = make(liif_spec()).eval()
+    out = ev.paired_precision({"LIIF": model, "bicubic": "bicubic"}, "LIIF", "sample", [2], limit=1,
+                              metrics=["psnr", "one"], extra_metrics={"one": lambda sr, hr: 1.0})
+    psnr = out[out["metric"] == "psnr"].iloc[0]
+    assert psnr["shift"] != 0 and psnr["max_abs_image_shift"] < 1.0  # bf16 moved LIIF, a little
+    assert psnr["shift"] == pytest.approx(psnr["delta_bf16"] - psnr["delta_fp32"])
+    assert out[out["metric"] == "one"]["shift"].abs().max() == 0  # a constant metric cannot move
+
+
 def test_stlpips_metric_reuses_the_reference_features_without_changing_the_distance():
     import torch
 
