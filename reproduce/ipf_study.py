@@ -16,6 +16,7 @@ The claims of the IPF paper and of this study's issue are functions here
 from __future__ import annotations
 
 import colorsys
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -174,6 +175,51 @@ def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 1000
             out.append(paired_claim(keyed, a, b, metric, claim=f"{claim}, by {METRIC_LABELS[metric]}",
                                     scope=f"{sets}, x{scale:g}", n_boot=n_boot))
     return out
+
+
+def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: str = "LIIF") -> pd.DataFrame:
+    """Which verdicts could the scoring precision have decided? Each claim against the bf16 check.
+
+    The scores are made with bf16 autocast; ``check`` (``evaluate.paired_precision``:
+    per method, metric and scale, the mean bf16 - fp32 shift of the paired
+    difference method - ``reference`` on a few images) estimates how far bf16
+    moved each difference. A claim a - b moves by shift(a) - shift(b) (the
+    reference's own shift is 0). Its fp32 counterpart is estimated by moving
+    the interval back by that shift; a verdict is ``sensitive`` when that
+    moved interval falls on the other side of zero at either end (it would
+    read differently in fp32), so a sensitive verdict rests on rounding as
+    much as on the models.
+
+    Args:
+        claims: rows of ``ClaimResult.as_dict()`` (``claim, a, b, metric,
+            scope, delta, ci_low, ci_high, verdict``); the scale is the last
+            ``x<scale>`` of ``scope``.
+        check: ``set, method, metric, scale, shift, ...``.
+
+    Returns:
+        DataFrame ``claim, scope, verdict, ci_low, ci_high, bf16_shift,
+        fp32_low, fp32_high, sensitive``; claims that are not tested, or whose
+        methods, metric or scale the check does not hold, are left out.
+    """
+    shifts = {(r.method, r.metric, float(r.scale)): float(r.shift) for r in check.itertuples()}
+    rows = []
+    for c in claims.itertuples():
+        if c.verdict == "not tested" or pd.isna(c.ci_low):
+            continue
+        found = re.findall(r"x([0-9.]+)", str(c.scope))
+        if not found:
+            continue
+        scale = float(found[-1])
+        parts = [0.0 if m == reference else shifts.get((m, c.metric, scale)) for m in (c.a, c.b)]
+        if None in parts:
+            continue
+        shift = parts[0] - parts[1]
+        low, high = c.ci_low - shift, c.ci_high - shift
+        sensitive = bool((c.ci_low > 0) != (low > 0) or (c.ci_high < 0) != (high < 0))
+        rows.append({"claim": c.claim, "scope": c.scope, "verdict": c.verdict, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                     "bf16_shift": shift, "fp32_low": low, "fp32_high": high, "sensitive": sensitive})
+    return pd.DataFrame(rows, columns=["claim", "scope", "verdict", "ci_low", "ci_high", "bf16_shift", "fp32_low",
+                                       "fp32_high", "sensitive"])
 
 
 def ablation_rows(scores: pd.DataFrame, metrics: Iterable[str] = ("stlpips", "niqe", "psnr"),

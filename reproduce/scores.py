@@ -514,7 +514,8 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
         write_scores(computed, path, {**provenance, "checkpoints": checkpoints,
                                       "computed": "all rows computed in this run" + _resumed_words(n),
                                       "parts": [_part(provenance, computed, n, key)]})
-        return SettledScores(computed, f"computed in this run ({len(computed)} rows{_resumed_words(n)})")
+        return SettledScores(_as_written(computed, path),
+                             f"computed in this run ({len(computed)} rows{_resumed_words(n)})")
     if mode == "extend":
         return _extend(computed, path, provenance, checkpoints,
                        carried if carried is not None else carried_rows(path, checkpoints, key), resumed, key)
@@ -571,7 +572,22 @@ def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: d
               + (f", {reused} carried over from the committed scores of the same weights ({earlier})" if reused else "")
               + (f"; committed rows of {', '.join(carried.dropped)} dropped (weights changed)" if carried.dropped else "")
               + f"; `{path}` now holds {len(written)} rows")
-    return SettledScores(computed.reset_index(drop=True), source)
+    return SettledScores(_as_written(computed.reset_index(drop=True), path), source)
+
+
+def _as_written(rows: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``rows`` as the file at ``path`` now holds them (6 significant digits), in ``rows``' order.
+
+    A full or extending run renders its tables from these, so they equal
+    what a later ``sample`` run renders from the committed file: the
+    unrounded floats differ in the seventh digit, enough to move an interval
+    bound or to turn a tie in a win rate into a win.
+    """
+    if not len(rows):
+        return rows
+    key = list(ROW_KEY)
+    written = read_table(path).set_index(key)
+    return written.loc[pd.MultiIndex.from_frame(rows[key])].reset_index()[list(rows.columns)]
 
 
 def score_methods(names: Iterable[str], outputs: dict[str, Path], gt_dir: Path, metrics: dict[str, Callable],

@@ -238,6 +238,40 @@ def test_ipf_claims_verdicts():
     assert {(c.b, c.metric): c for c in ipf_claims(flipped, [4], n_boot=2000)}[("LIIF", "stlpips")].verdict == "contradicted"
 
 
+def test_precision_sensitivity_moves_each_interval_back_by_its_bf16_shift():
+    from reproduce.ipf_study import precision_sensitivity
+    claims = pd.DataFrame([
+        # a - b with an interval clear of zero by 0.5: a shift of 0.2 leaves it there
+        dict(claim="IPF is sharper than LIIF, by NIQE", a="IPF", b="LIIF", metric="niqe", scope="Set14, x3",
+             delta=-1.0, ci_low=-1.5, ci_high=-0.5, verdict="reproduced"),
+        # an interval that just includes zero: moved back by a positive shift it would exclude it
+        dict(claim="the confidence function helps, by NIQE", a="IPF", b="IPF-noconf", metric="niqe", scope="Set14, x3",
+             delta=-0.45, ci_low=-1.0, ci_high=0.04, verdict="within noise"),
+        dict(claim="the confidence function helps, by ST-LPIPS", a="IPF", b="IPF-noconf", metric="stlpips",
+             scope="Set14, x3", delta=-0.01, ci_low=-0.02, ci_high=-0.005, verdict="reproduced"),
+        dict(claim="untested", a="IPF", b="LIIF", metric="niqe", scope="Set14, x3", delta=None, ci_low=None,
+             ci_high=None, verdict="not tested"),
+        dict(claim="no check at this scale", a="IPF", b="LIIF", metric="niqe", scope="Set14, x30",
+             delta=-1.0, ci_low=-1.5, ci_high=-0.5, verdict="reproduced"),
+    ])
+    check = pd.DataFrame([dict(method="IPF", metric="niqe", scale=3.0, shift=0.2),
+                          dict(method="IPF-noconf", metric="niqe", scale=3.0, shift=-0.1),
+                          dict(method="IPF", metric="stlpips", scale=3.0, shift=0.0002),
+                          dict(method="IPF-noconf", metric="stlpips", scale=3.0, shift=0.0001)])
+    out = precision_sensitivity(claims, check).set_index("claim")
+    assert len(out) == 3  # the untested claim and the scale without a check are left out
+    first = out.loc["IPF is sharper than LIIF, by NIQE"]
+    assert first["bf16_shift"] == pytest.approx(0.2)  # LIIF, the reference, has no shift of its own
+    assert first["fp32_low"] == pytest.approx(-1.7) and not first["sensitive"]
+    conf = out.loc["the confidence function helps, by NIQE"]
+    assert conf["bf16_shift"] == pytest.approx(0.3)  # shift(IPF) - shift(IPF-noconf)
+    assert conf["fp32_high"] == pytest.approx(-0.26) and conf["sensitive"]  # in fp32 the interval would exclude zero
+    assert not out.loc["the confidence function helps, by ST-LPIPS", "sensitive"]
+    # the same interval moved the other way across zero at its lower end
+    moved = precision_sensitivity(claims.iloc[[2]].assign(ci_low=0.00005, ci_high=0.01), check)
+    assert moved["sensitive"].item() and moved["fp32_low"].item() < 0
+
+
 def test_score_images_resumes_without_recomputing(tmp_path):
     from reproduce.evaluate import bicubic_upscale, score_images
     calls = []

@@ -127,6 +127,22 @@ def test_settle_scores_full_writes_the_table_with_its_weights_and_sample_reads_i
     assert "read from the committed" in settled.source and "c0ffee1234" in settled.source and "2 rows (1 image)" in settled.source
 
 
+def test_full_and_extend_render_from_the_rounded_file_like_a_later_sample_run(tmp_path):
+    # values that differ only beyond the file's 6 significant digits: a tie once written
+    fine = _table()
+    fine.loc[3, "stlpips"], fine.loc[4, "psnr"] = 0.2000001, 26.00000049  # LIIF's i0 and i1
+    path = tmp_path / "s.csv"
+    full = settle_scores("full", fine, path, {"commit": "abc"}, WEIGHTS)
+    sample = settle_scores("sample", fine.iloc[[0, 3]], path, {}, WEIGHTS)
+    assert full.table.equals(sample.table)  # same rows, order and values, whatever the mode
+    assert full.table.loc[3, "stlpips"] == 0.2 and full.table.loc[4, "psnr"] == 26.0
+    assert full.table["image"].tolist() == fine["image"].tolist() and full.table.columns.tolist() == fine.columns.tolist()
+    new = fine.query("method == 'LIIF'").assign(method="IPF", psnr=lambda d: d["psnr"] + 1e-7)
+    weights = {**WEIGHTS, "IPF": {"path": "ipf.pt", "sha256": "ee"}}
+    extended = settle_scores("extend", pd.concat([fine, new], ignore_index=True), path, {"commit": "def"}, weights)
+    assert extended.table["psnr"].tolist() == [25.0, 26.0, 27.0] * 3
+
+
 def test_settle_scores_narrows_the_committed_table_to_this_runs_design(tmp_path):
     wide = pd.concat([_table(), _table().assign(scale=4.0), _table().assign(set="T")], ignore_index=True)
     path = _committed(tmp_path, wide)
