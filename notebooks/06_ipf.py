@@ -390,7 +390,7 @@ save_table(pd.DataFrame([c.as_dict() for c in claims]), "ipf_claims", results_di
 # than proving the others safe.
 
 # %%
-if bf16 and precision is not None:
+if precision is not None:  # set only when the scores are bf16
     sensitivity = ipf_study.precision_sensitivity(pd.DataFrame([c.as_dict() for c in claims]), precision)
     save_table(sensitivity, "ipf_bf16_sensitivity", results_dir, run, floatfmt=".4f")
     flagged = sensitivity[sensitivity["sensitive"]]
