@@ -6,6 +6,7 @@ so. Notebooks add their own columns (e.g. IPF's frozen-LIIF check) to these.
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -24,8 +25,12 @@ def budget_row(path: str | Path) -> dict:
     step's), but a test on the same images is not independent of it.
 
     ``status`` is "missing (not trained yet)", "external weights, no training
-    record" or "trained". ``hours`` is the wall time of the process that
-    saved the checkpoint (a resumed run's earlier sessions are not in it).
+    record" or "trained". ``hours`` is the training wall time: the process
+    that saved the checkpoint, plus, for a resumed run ("resumed at step" > 0),
+    the earlier processes' time up to that step estimated from the training
+    log stored beside the checkpoint (:func:`logged_hours`); without that log
+    only the last process is counted. "resumed at step" is None for a run
+    trained in one process.
     """
     path = Path(path)
     if not path.is_file():
@@ -38,10 +43,37 @@ def budget_row(path: str | Path) -> dict:
         return row
     t = cfg["train"]
     commit = (prov.get("commit") or "?")[:10] + (" (dirty)" if prov.get("dirty") else "")
+    hours, resumed = prov.get("seconds_since_start", math.nan) / 3600, prov.get("started_at_step") or 0
+    log = path.with_name(path.stem + ".log.jsonl")
+    if resumed and log.is_file():
+        hours += logged_hours(log, resumed)
     return {**row, "steps": ckpt.get("step"), "batch": t["batch_size"], "peak lr": f"{t['lr']:g}",
             "schedule": t["schedule"]["kind"], "data": "+".join(t["datasets"]), "validation": _validation(cfg),
-            "seed": t["seed"],
-            "hours": prov.get("seconds_since_start", math.nan) / 3600, "device": prov.get("device", "?"), "commit": commit}
+            "seed": t["seed"], "hours": hours, "resumed at step": resumed or None,
+            "device": prov.get("device", "?"), "commit": commit}
+
+
+def logged_hours(log: str | Path, up_to_step: int) -> float:
+    """Wall time (hours) a training log accounts for up to ``up_to_step``: the sum of its intervals' steps / (steps/s).
+
+    ``log`` is the JSON-lines log ``engine.train`` appends to (one line per
+    log interval with ``step`` and ``it_per_s``, the speed of that interval
+    including any validation or checkpoint pause in it). A resumed run
+    appends to the same log, so a step can appear twice (logged by a process
+    that was stopped after its last checkpoint, then again after the resume);
+    the later line counts. The time before the first logged step of a
+    process (start-up) is not in the log, so this slightly underestimates.
+    """
+    speed: dict[int, float] = {}
+    for line in Path(log).read_text().splitlines():
+        entry = json.loads(line) if line.strip() else {}
+        if entry.get("it_per_s") and entry.get("step") is not None and entry["step"] <= up_to_step:
+            speed[int(entry["step"])] = float(entry["it_per_s"])
+    seconds, previous = 0.0, 0
+    for step in sorted(speed):
+        seconds += (step - previous) / speed[step]
+        previous = step
+    return seconds / 3600
 
 
 def _validation(cfg: dict) -> str:
@@ -58,8 +90,14 @@ def _validation(cfg: dict) -> str:
 
 
 def budget_table(checkpoints: dict[str, str | Path], label: str = "method") -> pd.DataFrame:
-    """One :func:`budget_row` per named checkpoint, the name in column ``label`` first."""
-    return pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()])
+    """One :func:`budget_row` per named checkpoint, the name in column ``label`` first.
+
+    The "resumed at step" column is kept only when some run was resumed.
+    """
+    table = pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()])
+    if "resumed at step" in table and table["resumed at step"].isna().all():
+        table = table.drop(columns="resumed at step")
+    return table
 
 
 PAPER_STEPS = 1_000_000  # LIIF's schedule: 1000 epochs of 1000 iterations, batch 16
