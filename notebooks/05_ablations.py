@@ -25,7 +25,13 @@
 # fixed-scale networks train on (LR, HR) crops of their own scale (48-pixel
 # LR crops as LIIF), so their batches hold the same images in the same
 # order but not the same crops, and images smaller than their HR patch
-# drop out (the budget table counts the images each arm used).
+# drop out (the budget table counts the images each arm used). Per step a
+# fixed-scale network is supervised on every pixel of its HR patch (96²,
+# 144², 192² at x2, x3, x4: 4, 9 and 16 times LIIF's 2304 sampled pixels).
+# That is the paper's protocol for both, but on a budget ~170 times shorter
+# than the paper's it may favour the fixed-scale networks; if it does,
+# their lead over LIIF should grow from x2 to x4 (a hypothesis the x2 and
+# x3 arms can test, not a measurement).
 #
 # **Protocol.** Kodak24 with the DIV2K-style protocol (RGB, shave scale + 6;
 # the stand-in for the paper's DIV2K validation table), Set14 and B100 with
