@@ -62,11 +62,15 @@ def logged_hours(log: str | Path, up_to_step: int) -> float:
     appends to the same log, so a step can appear twice (logged by a process
     that was stopped after its last checkpoint, then again after the resume);
     the later line counts. The time before the first logged step of a
-    process (start-up) is not in the log, so this slightly underestimates.
+    process (start-up) is not in the log, nor is an interval whose line a
+    killed process left cut short, so this slightly underestimates.
     """
     speed: dict[int, float] = {}
     for line in Path(log).read_text().splitlines():
-        entry = json.loads(line) if line.strip() else {}
+        try:
+            entry = json.loads(line) if line.strip() else {}
+        except json.JSONDecodeError:  # a line cut short by a killed process: its interval is not counted
+            continue
         if entry.get("it_per_s") and entry.get("step") is not None and entry["step"] <= up_to_step:
             speed[int(entry["step"])] = float(entry["it_per_s"])
     seconds, previous = 0.0, 0

@@ -28,7 +28,8 @@ def test_logged_hours_sums_intervals_and_lets_a_resumed_process_overwrite_a_step
              '{"step": 100, "val_psnr": 30.0}',             # a validation line has no speed: ignored
              '{"step": 150, "loss": 1, "it_per_s": 0.1}',   # logged, then the process stopped before a checkpoint
              '{"step": 150, "loss": 1, "it_per_s": 1.0}',   # the resumed process: 50 s
-             '{"step": 200, "loss": 1, "it_per_s": 1.0}']   # after the step asked for: not counted
+             '{"step": 200, "loss": 1, "it_per_s": 1.0}',   # after the step asked for: not counted
+             '{"step": 250, "loss": 1, "it_p']               # cut short by a killed process: skipped
     log.write_text("\n".join(lines) + "\n")
     assert abs(logged_hours(log, 150) * 3600 - 350) < 1e-9
     assert abs(logged_hours(log, 100) * 3600 - 300) < 1e-9
