@@ -6,12 +6,12 @@ so. Notebooks add their own columns (e.g. IPF's frozen-LIIF check) to these.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
+from .engine.train import read_stored_log
 from .evaluate import file_digest
 from .models import load_checkpoint
 
@@ -44,33 +44,28 @@ def budget_row(path: str | Path) -> dict:
     t = cfg["train"]
     commit = (prov.get("commit") or "?")[:10] + (" (dirty)" if prov.get("dirty") else "")
     hours, resumed = prov.get("seconds_since_start", math.nan) / 3600, prov.get("started_at_step") or 0
-    log = path.with_name(path.stem + ".log.jsonl")
-    if resumed and log.is_file():
-        hours += logged_hours(log, resumed)
+    if resumed and path.with_suffix(".log.jsonl").is_file():
+        hours += logged_hours(read_stored_log(path), resumed)
     return {**row, "steps": ckpt.get("step"), "batch": t["batch_size"], "peak lr": f"{t['lr']:g}",
             "schedule": t["schedule"]["kind"], "data": "+".join(t["datasets"]), "validation": _validation(cfg),
             "seed": t["seed"], "hours": hours, "resumed at step": resumed or None,
             "device": prov.get("device", "?"), "commit": commit}
 
 
-def logged_hours(log: str | Path, up_to_step: int) -> float:
+def logged_hours(records: list[dict], up_to_step: int) -> float:
     """Wall time (hours) a training log accounts for up to ``up_to_step``: the sum of its intervals' steps / (steps/s).
 
-    ``log`` is the JSON-lines log ``engine.train`` appends to (one line per
-    log interval with ``step`` and ``it_per_s``, the speed of that interval
-    including any validation or checkpoint pause in it). A resumed run
-    appends to the same log, so a step can appear twice (logged by a process
-    that was stopped after its last checkpoint, then again after the resume);
-    the later line counts. The time before the first logged step of a
-    process (start-up) is not in the log, nor is an interval whose line a
-    killed process left cut short, so this slightly underestimates.
+    ``records`` are a training log's (``engine.train.read_stored_log``: one
+    record per log interval with ``step`` and ``it_per_s``, the speed of that
+    interval including any validation or checkpoint pause in it; validation
+    records have no speed and are skipped). Should a step appear twice, the
+    later record counts (a resume already truncates the log to its
+    checkpoint's step). The time before the first logged step of a process
+    (start-up) is not in the log, nor is an interval whose line a killed
+    process left torn, so this slightly underestimates.
     """
     speed: dict[int, float] = {}
-    for line in Path(log).read_text().splitlines():
-        try:
-            entry = json.loads(line) if line.strip() else {}
-        except json.JSONDecodeError:  # a line cut short by a killed process: its interval is not counted
-            continue
+    for entry in records:
         if entry.get("it_per_s") and entry.get("step") is not None and entry["step"] <= up_to_step:
             speed[int(entry["step"])] = float(entry["it_per_s"])
     seconds, previous = 0.0, 0
