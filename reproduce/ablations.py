@@ -510,3 +510,80 @@ def fixed_scale_claims(effects, set_name: str, noise=None) -> list[dict]:
                              "ci_high": -r["ci_low"], "win_rate": 1 - r["win_rate"], "n_images": int(r["paired_images"]),
                              "paper": paper}, +1, noise, set_name, s, int(r["paired_seeds"])))
     return rows
+
+
+def lead_growth(scores, set_name: str, small: int = 2, large: int = 4, metric: str = "psnr", reference: str = "LIIF",
+                noise=None, n_boot: int = 10000) -> dict:
+    """Hypothesis (this study's, not the paper's): the fixed-scale networks' lead over LIIF grows from x``small`` to x``large``.
+
+    Why it is asked: per step a fixed-scale network is supervised on every
+    pixel of its HR patch (4, 9 and 16 times LIIF's sampled pixels at x2,
+    x3, x4), which a short budget may favour; if that explained their lead,
+    the lead should grow with the scale. Per seed k (one every arm has) and
+    image j of ``set_name``, lead_s[k, j] = EDSR-baseline-x{s} - ``reference``
+    at x{s} (``metric``, higher is better); ``delta`` is the mean of
+    lead_large - lead_small with a two-way bootstrap interval over the seeds
+    and images all three arms share (:func:`reproduce.stats.paired_difference`).
+    ``noise_floor`` (dB): t_{0.975} * sqrt(2 (sd_small^2 + sd_large^2) / n)
+    over the n shared seeds, from LIIF's seed spread at the two scales
+    (``noise``: :func:`seed_spread`, t on its seeds - 1 degrees of freedom;
+    each lead's per-seed mean varies with two trained arms; LIIF's spread
+    is assumed for the fixed-scale networks, and the floor is conservative
+    as it ignores that the same LIIF seed enters both leads); an effect
+    within it is "within noise"; ``detectable``: (t_{0.975} + t_{0.8}) times
+    the same spread, the growth such a design shows with 80 % power. Verdict
+    words as for the paper's claims: "reproduced" means the lead grows
+    beyond the interval and the floor, "contradicted" that it shrinks.
+
+    Returns:
+        One claim row (the columns of :func:`fixed_scale_claims`), "not
+        tested" when an arm, a scale or a shared seed is missing.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy import stats as sps
+
+    from .stats import floor_verdict, paired_difference, verdict
+
+    arms = {small: f"EDSR-baseline-x{small}", large: f"EDSR-baseline-x{large}"}
+    base = {"claim": f"hypothesis (ours): the fixed-scale networks' lead over {reference} grows from x{small} to x{large}",
+            "a": f"lead at x{large}", "b": f"lead at x{small}", "metric": metric, "scope": set_name, "paper": float("nan")}
+    if not {"method", "seed", "set", "image", "scale", metric} <= set(scores.columns):  # e.g. nothing scored yet
+        scores = pd.DataFrame(columns=["method", "seed", "set", "image", "scale", metric])
+    part = scores[(scores["set"] == set_name) & scores["scale"].astype(float).isin([float(small), float(large)])]
+    part = part.dropna(subset=[metric]).astype({"scale": float, metric: float})
+    wide = part.pivot_table(index="image", columns=["method", "seed", "scale"], values=metric, aggfunc="mean")
+    seeds = sorted(set.intersection(*[{k for m, k, sc in wide.columns if m == method and sc == float(s)}
+                                      for s, arm in arms.items() for method in (arm, reference)]))
+    if not seeds:
+        missing = [f"{m} x{s}" for s, arm in arms.items() for m in (arm, reference)
+                   if not any(c[0] == m and c[2] == float(s) for c in wide.columns)]
+        why = f"no scores for {', '.join(missing)}" if missing else "no seed shared by all three arms"
+        return {**base, "scope": f"{set_name}; {why}", "delta": None, "ci_low": None, "ci_high": None, "win_rate": None,
+                "n_images": 0, "verdict": "not tested", "noise_floor": float("nan"), "detectable": float("nan")}
+    cols = [(m, k, float(s)) for s, arm in arms.items() for m in (arm, reference) for k in seeds]
+    wide = wide[cols].dropna()
+
+    def lead(s):  # (seeds, images)
+        return np.stack([(wide[(arms[s], k, float(s))] - wide[(reference, k, float(s))]).to_numpy() for k in seeds])
+
+    grown, base_lead = lead(large), lead(small)
+    diff = paired_difference(grown, base_lead, n_boot=n_boot)
+    floor = detectable = float("nan")
+    if noise is not None:
+        sds = [noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == float(s))] for s in (small, large)]
+        if all(len(h) and int(h.iloc[0]["seeds"]) >= 2 and float(h.iloc[0]["sd"]) >= 0 for h in sds):
+            df = min(int(h.iloc[0]["seeds"]) for h in sds) - 1
+            var = sum(float(h.iloc[0]["sd"]) ** 2 for h in sds)
+            spread = (2 * var / len(seeds)) ** 0.5  # sd of lead_large - lead_small from training noise
+            floor = float(sps.t.ppf(0.975, df)) * spread
+            detectable = float(sps.t.ppf(0.975, df) + sps.t.ppf(0.8, df)) * spread
+    said = verdict(diff, +1)
+    judged = floor_verdict(said, diff.delta, floor)
+    scope = f"{set_name}, {len(seeds)} paired seed{'s' if len(seeds) != 1 else ''}" + (
+        " (interval over images only: training noise not covered)" if len(seeds) < 2 else "")
+    if judged != said:
+        scope += f"; |delta| within the seed-noise floor of {floor:.3f} dB"
+    return {**base, "scope": scope, "delta": diff.delta, "ci_low": diff.ci_low, "ci_high": diff.ci_high,
+            "win_rate": float(np.mean(grown > base_lead)), "n_images": diff.n_images, "verdict": judged,
+            "noise_floor": floor, "detectable": detectable}

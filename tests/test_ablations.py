@@ -337,3 +337,52 @@ def test_claim_noise_with_one_trained_method():
     assert det_one == pytest.approx(det_two / 2 ** 0.5)
     with pytest.raises(ValueError):
         ablations.claim_noise(known, "Kodak24", 2.0, 1, trained=3)
+
+
+def _leads(lead2, lead4, seeds=(0, 1), images=20, lead3=None):
+    """Scores of LIIF and the fixed-scale arms whose per-image lead over LIIF is about lead_s at x_s."""
+    import pandas as pd
+    rng = np.random.default_rng(3)
+    rows = []
+    for scale, lead in ((2.0, lead2), (4.0, lead4), (3.0, lead3)):
+        if lead is None:
+            continue
+        base = rng.normal(30, 2, images)
+        for seed in seeds:
+            for i in range(images):
+                liif = base[i] + rng.normal(0, 0.01)
+                rows.append(("LIIF", seed, "Kodak24", f"im{i}", scale, liif))
+                rows.append((f"EDSR-baseline-x{scale:g}", seed, "Kodak24", f"im{i}", scale, liif + lead + rng.normal(0, 0.02)))
+    return pd.DataFrame(rows, columns=["method", "seed", "set", "image", "scale", "psnr"])
+
+
+def test_lead_growth_tests_whether_the_fixed_scale_lead_grows_with_the_scale():
+    grows = ablations.lead_growth(_leads(0.1, 0.3), "Kodak24", n_boot=2000)
+    assert grows["delta"] == pytest.approx(0.2, abs=0.02) and grows["ci_low"] > 0 and grows["verdict"] == "reproduced"
+    assert grows["n_images"] == 20 and grows["scope"] == "Kodak24, 2 paired seeds" and grows["win_rate"] > 0.95
+    shrinks = ablations.lead_growth(_leads(0.3, 0.1), "Kodak24", n_boot=2000)
+    assert shrinks["delta"] == pytest.approx(-0.2, abs=0.02) and shrinks["verdict"] == "contradicted"
+    flat = ablations.lead_growth(_leads(0.2, 0.2), "Kodak24", n_boot=2000)
+    assert flat["ci_low"] < 0 < flat["ci_high"] and flat["verdict"] == "within noise"
+    # the seed-noise floor: sd 0.1 at both scales, 2 seeds from 3 LIIF seeds -> t_{0.975,2} * sqrt(2 * 0.02 / 2)
+    import pandas as pd
+    noise = pd.DataFrame({"set": ["Kodak24"] * 2, "scale": [2.0, 4.0], "seeds": [3, 3], "mean": [30.0, 28.0], "sd": [0.1, 0.1]})
+    loud = ablations.lead_growth(_leads(0.1, 0.3), "Kodak24", noise=noise, n_boot=500)
+    assert loud["noise_floor"] == pytest.approx(4.302653 * 0.02 ** 0.5, rel=1e-5)
+    assert loud["verdict"] == "within noise" and "within the seed-noise floor of 0.608 dB" in loud["scope"]
+    assert loud["detectable"] == pytest.approx((4.302653 + 1.060660) * 0.02 ** 0.5, rel=1e-5)
+    assert "not in the paper's table" in ablations.claim_line(loud)
+
+
+def test_lead_growth_is_not_tested_without_every_arm_and_a_shared_seed():
+    s = _leads(0.1, 0.3)
+    none = ablations.lead_growth(s[s["method"] != "EDSR-baseline-x2"], "Kodak24", n_boot=200)
+    assert none["verdict"] == "not tested" and "no scores for EDSR-baseline-x2 x2" in none["scope"]
+    apart = s[~((s["method"] == "EDSR-baseline-x2") & (s["seed"] == 1)) & ~((s["method"] == "EDSR-baseline-x4") & (s["seed"] == 0))]
+    assert "no seed shared" in ablations.lead_growth(apart, "Kodak24", n_boot=200)["scope"]
+    one = ablations.lead_growth(s[~((s["method"] == "EDSR-baseline-x4") & (s["seed"] == 1))], "Kodak24", n_boot=200)
+    assert one["scope"].startswith("Kodak24, 1 paired seed (interval over images only") and one["verdict"] == "reproduced"
+    three = ablations.lead_growth(_leads(0.1, 0.3, lead3=0.2), "Kodak24", small=3, n_boot=200)
+    assert three["delta"] == pytest.approx(0.1, abs=0.02) and three["b"] == "lead at x3"
+    import pandas as pd
+    assert ablations.lead_growth(pd.DataFrame(), "Kodak24")["verdict"] == "not tested"  # nothing scored yet

@@ -300,6 +300,10 @@ def test_smoke_ablation_tables(smoke_run, smoke_work):
     assert set(claims["verdict"]) <= set(VERDICTS) and (claims["verdict"] != "not tested").sum() >= 5
     tested = claims[claims["verdict"] != "not tested"]
     assert tested["detectable"].gt(0).all()  # every verdict carries the noise level behind it
+    hypotheses = pd.read_csv(results / "ablations_hypotheses.csv")  # our own hypothesis, kept apart from the paper's claims
+    assert set(hypotheses["verdict"]) <= set(VERDICTS)
+    x2_x3 = hypotheses[hypotheses["claim"].str.endswith("from x2 to x3")].iloc[0]  # both fixed arms trained in smoke
+    assert x2_x3["verdict"] != "not tested" and x2_x3["ci_low"] <= x2_x3["delta"] <= x2_x3["ci_high"]
     border = pd.read_csv(results / "ablations_border_jump.csv").set_index("arm")
     assert border.loc["LIIF-e", "ratio"] > border.loc["LIIF", "ratio"]  # no ensemble: jumps at LR-cell borders
     for figure in ("ablations_ensemble_x30", "ablations_cell_x30"):  # the mechanism crops
