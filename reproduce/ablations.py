@@ -248,15 +248,20 @@ def effect_table(scores, metric: str = "psnr", reference: str = "LIIF", paper: d
     (``stats.compare_methods``; with one paired seed it covers images only,
     not training noise); no shared seed leaves ``delta`` empty; ``paper_delta`` the paper's
     (arm - LIIF) at that scale where its table has the arm and the scale
-    (``paper``: rows like ``reproduce.paper.DIV2K_EDSR_BASELINE``), else NaN.
+    (``paper``: rows like ``reproduce.paper.DIV2K_EDSR_BASELINE``, keyed by
+    the paper's names (``PAPER_ROWS``) or the method's own, None where the
+    paper has no number; by default that table and the fixed-scale
+    networks' ``DIV2K_FIXED_EDSR_BASELINE`` at their own scale), else NaN.
     """
     import numpy as np
     import pandas as pd
 
-    from .paper import DIV2K_EDSR_BASELINE, DIV2K_SCALES
+    from .paper import DIV2K_EDSR_BASELINE, DIV2K_FIXED_EDSR_BASELINE, DIV2K_SCALES
     from .stats import compare_methods
 
-    paper = DIV2K_EDSR_BASELINE if paper is None else paper
+    if paper is None:  # the LIIF paper's rows, and the fixed-scale networks' at their own scale only (Table 1 has no other)
+        paper = {**DIV2K_EDSR_BASELINE, **{f"EDSR-baseline-x{s}": [v if d == s else None for d in DIV2K_SCALES]
+                                           for s, v in DIV2K_FIXED_EDSR_BASELINE.items()}}
     rows = []
     for method in dict.fromkeys(scores["method"]):
         part = scores[scores["method"] == method]
@@ -274,10 +279,11 @@ def effect_table(scores, metric: str = "psnr", reference: str = "LIIF", paper: d
             if len(d) and own_seeds & ref_seeds:
                 row.update({k: float(d.iloc[0][k]) for k in ("delta", "ci_low", "ci_high", "win_rate")})
                 row.update({"paired_seeds": int(d.iloc[0]["n_seeds"]), "paired_images": int(d.iloc[0]["n_images"])})
-            paper_row, ref_row = paper.get(PAPER_ROWS.get(method, "")), paper.get(PAPER_ROWS.get(reference, ""))
+            paper_row, ref_row = paper.get(PAPER_ROWS.get(method, method)), paper.get(PAPER_ROWS.get(reference, reference))
             if paper_row and ref_row and float(r.scale) in [float(s) for s in DIV2K_SCALES]:
                 i = [float(s) for s in DIV2K_SCALES].index(float(r.scale))
-                row["paper_delta"] = round(paper_row[i] - ref_row[i], 4)
+                if paper_row[i] is not None and ref_row[i] is not None:
+                    row["paper_delta"] = round(paper_row[i] - ref_row[i], 4)
             rows.append(row)
     cols = ["method", "set", "scale", "seeds", "mean", "paired_seeds", "paired_images", "delta", "ci_low", "ci_high",
             "win_rate", "paper_delta"]
@@ -478,6 +484,20 @@ def _scope(scope: str, row) -> str:
         " (interval over images only: training noise not covered)" if seeds < 2 else "")
 
 
+FIXED_PANEL = "EDSR-baseline-x2/x3/x4"
+
+
+def fixed_scale_rows(effects):
+    """The fixed-scale networks' rows of :func:`effect_table`, each at its own scale, as one method ``FIXED_PANEL``.
+
+    For one panel of the delta-vs-scale figure: EDSR-baseline-x{s} - LIIF at
+    x{s} for s = 2, 3, 4 (a network scored at another scale is left out);
+    empty when none is scored.
+    """
+    own = effects["method"] == effects["scale"].map(lambda s: f"EDSR-baseline-x{float(s):g}")
+    return effects[own].assign(method=FIXED_PANEL).reset_index(drop=True)
+
+
 def fixed_scale_claims(effects, set_name: str, noise=None) -> list[dict]:
     """"LIIF is slightly ahead of fixed-scale networks inside x2-x4": LIIF - EDSR-baseline-x{s} at x{s}, a verdict each.
 
@@ -491,7 +511,7 @@ def fixed_scale_claims(effects, set_name: str, noise=None) -> list[dict]:
     """
     from .paper import DIV2K_EDSR_BASELINE, DIV2K_SCALES
 
-    fixed_paper = {2: 34.55, 3: 30.90, 4: 28.94}  # EDSR-baseline, LIIF paper Table 1 (protocol.md section 5)
+    from .paper import DIV2K_FIXED_EDSR_BASELINE as fixed_paper  # LIIF paper Table 1 (protocol.md section 5)
     rows = []
     part = effects[effects["set"] == set_name]
     for s in (2, 3, 4):

@@ -386,3 +386,21 @@ def test_lead_growth_is_not_tested_without_every_arm_and_a_shared_seed():
     assert three["delta"] == pytest.approx(0.1, abs=0.02) and three["b"] == "lead at x3"
     import pandas as pd
     assert ablations.lead_growth(pd.DataFrame(), "Kodak24")["verdict"] == "not tested"  # nothing scored yet
+
+
+def test_fixed_scale_networks_carry_the_paper_delta_at_their_own_scale_and_share_one_panel():
+    s = _leads(0.1, 0.3, lead3=0.2)
+    effects = ablations.effect_table(s, n_boot=200)
+    x2 = effects[effects["method"] == "EDSR-baseline-x2"].iloc[0]
+    assert x2["paper_delta"] == pytest.approx(34.55 - 34.67) and x2["delta"] == pytest.approx(0.1, abs=0.02)
+    panel = ablations.fixed_scale_rows(effects)
+    assert list(panel["scale"]) == [2.0, 4.0, 3.0] and set(panel["method"]) == {ablations.FIXED_PANEL}
+    assert panel["paper_delta"].tolist() == pytest.approx([34.55 - 34.67, 28.94 - 29.00, 30.90 - 30.96])
+    elsewhere = s.assign(scale=s["scale"].replace({4.0: 6.0}))  # a fixed network scored off its scale: not its panel point
+    assert 6.0 not in set(ablations.fixed_scale_rows(ablations.effect_table(elsewhere, n_boot=200))["scale"])
+    import matplotlib
+    matplotlib.use("Agg")
+    from reproduce.figures import delta_vs_scale
+    import pandas as pd
+    fig = delta_vs_scale(pd.concat([effects, panel]), "Kodak24", [ablations.FIXED_PANEL])
+    assert fig.axes[0].get_title() == f"{ablations.FIXED_PANEL} - LIIF"
