@@ -93,7 +93,11 @@ def budget_table(checkpoints: dict[str, str | Path], label: str = "method") -> p
 
     The "resumed at step" column is kept only when some run was resumed.
     """
-    table = pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()])
+    return without_unused_resume_column(pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()]))
+
+
+def without_unused_resume_column(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` less its "resumed at step" column when no run in it was resumed (a column of blanks says nothing)."""
     if "resumed at step" in table and table["resumed at step"].isna().all():
         table = table.drop(columns="resumed at step")
     return table

@@ -59,9 +59,10 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
 
     The check compares the arm's LIIF weights with ``liif_checkpoint``'s
     tensor by tensor (for IPF arms, whose LIIF is frozen; LIIF-GAN trains it).
-    Missing checkpoints get a row saying so.
+    Missing checkpoints get a row saying so; the "resumed at step" column
+    only where some arm was resumed.
     """
-    from .budget import budget_row
+    from .budget import budget_row, without_unused_resume_column
 
     base = load_checkpoint(liif_checkpoint)["state_dict"]
     rows = []
@@ -81,7 +82,7 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
                         "losses": f"perc 1 + adv {g['adv_weight']:g} + {g['pixel_loss']} {g['pixel_weight']:g}",
                         "LIIF weights vs committed": frozen})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return without_unused_resume_column(pd.DataFrame(rows))
 
 
 def flow_to_rgb(offset: np.ndarray, max_magnitude: float) -> np.ndarray:

@@ -53,3 +53,7 @@ def test_budget_row_of_a_resumed_run_adds_the_logged_earlier_processes():
     single = budget_table({"LIIF": ROOT / "results/checkpoints/edsr-baseline-liif.pt"})
     assert "resumed at step" not in single  # no run resumed: no column
     assert "resumed at step" in budget_table({"IPF-d": path})
+    from reproduce import ipf_study
+    liif = ROOT / "results/checkpoints/edsr-baseline-liif.pt"
+    assert "resumed at step" in ipf_study.budget_table({"IPF-nodual": path}, liif)  # IPF's own table: the same rule
+    assert "resumed at step" not in ipf_study.budget_table({"IPF": ROOT / "results/checkpoints/ipf.pt"}, liif)
