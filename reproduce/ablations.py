@@ -532,7 +532,7 @@ def fixed_scale_claims(effects, set_name: str, noise=None) -> list[dict]:
     return rows
 
 
-def lead_growth(scores, set_name: str, small: int = 2, large: int = 4, metric: str = "psnr", reference: str = "LIIF",
+def lead_growth(scores, set_name: str, small: float = 2, large: float = 4, metric: str = "psnr", reference: str = "LIIF",
                 noise=None, n_boot: int = 10000) -> dict:
     """Hypothesis (this study's, not the paper's): the fixed-scale networks' lead over LIIF grows from x``small`` to x``large``.
 
@@ -543,21 +543,30 @@ def lead_growth(scores, set_name: str, small: int = 2, large: int = 4, metric: s
     image j of ``set_name``, lead_s[k, j] = EDSR-baseline-x{s} - ``reference``
     at x{s} (``metric``, higher is better); ``delta`` is the mean of
     lead_large - lead_small with a two-way bootstrap interval over the seeds
-    and images all three arms share (:func:`reproduce.stats.paired_difference`).
+    and the images every arm and seed scored (:func:`reproduce.stats.paired_difference`;
+    the scope says when images were left out); ``lead_small`` and
+    ``lead_large`` are the two mean leads, and the scope says when one is
+    not positive (then there is no lead at that scale for the hypothesis
+    to explain, and "grows" must be read with that).
+
     ``noise_floor`` (dB): t_{0.975} * sqrt(2 (sd_small^2 + sd_large^2) / n)
     over the n shared seeds, from LIIF's seed spread at the two scales
-    (``noise``: :func:`seed_spread`, t on its seeds - 1 degrees of freedom;
-    each lead's per-seed mean varies with two trained arms; LIIF's spread
-    is assumed for the fixed-scale networks, and the floor is conservative
-    as it ignores that the same LIIF seed enters both leads); an effect
-    within it is "within noise"; ``detectable``: (t_{0.975} + t_{0.8}) times
-    the same spread, the growth such a design shows with 80 % power. Verdict
-    words as for the paper's claims: "reproduced" means the lead grows
-    beyond the interval and the floor, "contradicted" that it shrinks.
+    (``noise``: :func:`seed_spread`, t on the fewer seeds - 1 degrees of
+    freedom): the difference of the two leads' per-seed means involves four
+    trained arms, each assumed to spread as LIIF does (measured for LIIF
+    only). Treating them as independent is approximately conservative: the
+    same LIIF seed enters both leads (which lowers the true spread) and a
+    seed's shared initial encoder and batch stream add covariances of both
+    signs, which cancel if they are similar. An effect within the floor is
+    "within noise"; ``detectable``: (t_{0.975} + t_{0.8}) times the same
+    spread, the growth such a design shows with 80 % power. Verdict words
+    as for the paper's claims: "reproduced" means the lead grows beyond the
+    interval and the floor, "contradicted" that it shrinks.
 
     Returns:
-        One claim row (the columns of :func:`fixed_scale_claims`), "not
-        tested" when an arm, a scale or a shared seed is missing.
+        One claim row (the columns of :func:`fixed_scale_claims`, plus
+        ``lead_small`` and ``lead_large``), "not tested" when an arm, a
+        scale, a shared seed or two images scored by all of them is missing.
     """
     import numpy as np
     import pandas as pd
@@ -565,33 +574,38 @@ def lead_growth(scores, set_name: str, small: int = 2, large: int = 4, metric: s
 
     from .stats import floor_verdict, paired_difference, verdict
 
-    arms = {small: f"EDSR-baseline-x{small}", large: f"EDSR-baseline-x{large}"}
-    base = {"claim": f"hypothesis (ours): the fixed-scale networks' lead over {reference} grows from x{small} to x{large}",
-            "a": f"lead at x{large}", "b": f"lead at x{small}", "metric": metric, "scope": set_name, "paper": float("nan")}
+    small, large = float(small), float(large)
+    arms = {small: f"EDSR-baseline-x{small:g}", large: f"EDSR-baseline-x{large:g}"}
+    base = {"claim": f"hypothesis (ours): the fixed-scale networks' lead over {reference} grows from x{small:g} to x{large:g}",
+            "a": f"lead at x{large:g}", "b": f"lead at x{small:g}", "metric": metric, "scope": set_name, "paper": float("nan")}
+    untested = {"delta": None, "ci_low": None, "ci_high": None, "win_rate": None, "n_images": 0, "verdict": "not tested",
+                "noise_floor": float("nan"), "detectable": float("nan"), "lead_small": float("nan"), "lead_large": float("nan")}
     if not {"method", "seed", "set", "image", "scale", metric} <= set(scores.columns):  # e.g. nothing scored yet
         scores = pd.DataFrame(columns=["method", "seed", "set", "image", "scale", metric])
-    part = scores[(scores["set"] == set_name) & scores["scale"].astype(float).isin([float(small), float(large)])]
-    part = part.dropna(subset=[metric]).astype({"scale": float, metric: float})
+    part = scores[(scores["set"] == set_name) & scores["scale"].astype(float).isin([small, large])]
+    part = part[part["method"].isin([*arms.values(), reference])].dropna(subset=[metric])
+    part = part.astype({"scale": float, metric: float})
     wide = part.pivot_table(index="image", columns=["method", "seed", "scale"], values=metric, aggfunc="mean")
-    seeds = sorted(set.intersection(*[{k for m, k, sc in wide.columns if m == method and sc == float(s)}
+    seeds = sorted(set.intersection(*[{k for m, k, sc in wide.columns if m == method and sc == s}
                                       for s, arm in arms.items() for method in (arm, reference)]))
     if not seeds:
-        missing = [f"{m} x{s}" for s, arm in arms.items() for m in (arm, reference)
-                   if not any(c[0] == m and c[2] == float(s) for c in wide.columns)]
+        missing = [f"{m} x{s:g}" for s, arm in arms.items() for m in (arm, reference)
+                   if not any(c[0] == m and c[2] == s for c in wide.columns)]
         why = f"no scores for {', '.join(missing)}" if missing else "no seed shared by all three arms"
-        return {**base, "scope": f"{set_name}; {why}", "delta": None, "ci_low": None, "ci_high": None, "win_rate": None,
-                "n_images": 0, "verdict": "not tested", "noise_floor": float("nan"), "detectable": float("nan")}
-    cols = [(m, k, float(s)) for s, arm in arms.items() for m in (arm, reference) for k in seeds]
-    wide = wide[cols].dropna()
+        return {**base, "scope": f"{set_name}; {why}", **untested}
+    cols = [(m, k, s) for s, arm in arms.items() for m in (arm, reference) for k in seeds]
+    complete = wide[cols].dropna()  # images every arm and seed scored at both scales
+    if len(complete) < 2:
+        return {**base, "scope": f"{set_name}; fewer than 2 images scored by every arm and seed", **untested}
 
     def lead(s):  # (seeds, images)
-        return np.stack([(wide[(arms[s], k, float(s))] - wide[(reference, k, float(s))]).to_numpy() for k in seeds])
+        return np.stack([(complete[(arms[s], k, s)] - complete[(reference, k, s)]).to_numpy() for k in seeds])
 
     grown, base_lead = lead(large), lead(small)
     diff = paired_difference(grown, base_lead, n_boot=n_boot)
     floor = detectable = float("nan")
     if noise is not None:
-        sds = [noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == float(s))] for s in (small, large)]
+        sds = [noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == s)] for s in (small, large)]
         if all(len(h) and int(h.iloc[0]["seeds"]) >= 2 and float(h.iloc[0]["sd"]) >= 0 for h in sds):
             df = min(int(h.iloc[0]["seeds"]) for h in sds) - 1
             var = sum(float(h.iloc[0]["sd"]) ** 2 for h in sds)
@@ -602,8 +616,14 @@ def lead_growth(scores, set_name: str, small: int = 2, large: int = 4, metric: s
     judged = floor_verdict(said, diff.delta, floor)
     scope = f"{set_name}, {len(seeds)} paired seed{'s' if len(seeds) != 1 else ''}" + (
         " (interval over images only: training noise not covered)" if len(seeds) < 2 else "")
+    if len(complete) < len(wide):
+        scope += f"; {len(complete)} of {len(wide)} images (the others lack a score of some arm or seed)"
+    leads = {"lead_small": float(base_lead.mean()), "lead_large": float(grown.mean())}
+    behind = [f"x{s:g}" for s, v in zip((small, large), leads.values()) if v <= 0]
+    if behind:
+        scope += f"; no lead at {' and '.join(behind)} (the fixed-scale network is not ahead there)"
     if judged != said:
         scope += f"; |delta| within the seed-noise floor of {floor:.3f} dB"
     return {**base, "scope": scope, "delta": diff.delta, "ci_low": diff.ci_low, "ci_high": diff.ci_high,
-            "win_rate": float(np.mean(grown > base_lead)), "n_images": diff.n_images, "verdict": judged,
-            "noise_floor": floor, "detectable": detectable}
+            "win_rate": diff.win_rate, "n_images": diff.n_images, "verdict": judged, "noise_floor": floor,
+            "detectable": detectable, **leads}

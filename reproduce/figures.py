@@ -222,12 +222,15 @@ def perception_distortion(table: pd.DataFrame, x: str, ys: Sequence[str], label:
     return fig
 
 
-def delta_vs_scale(effects: pd.DataFrame, set_name: str, methods: Sequence[str], reference: str = "LIIF"):
+def delta_vs_scale(effects: pd.DataFrame, set_name: str, methods: Sequence[str], reference: str = "LIIF",
+                   separate: Sequence[str] = ()):
     """Each method's paired PSNR difference to ``reference`` against the scale, with its 95 % interval,
     and the paper's difference as a second (dashed) series; one panel per method.
 
     ``effects``: rows of ``ablations.effect_table`` (``method, set, scale,
-    delta, ci_low, ci_high, paper_delta``).
+    delta, ci_low, ci_high, paper_delta``). ``separate``: methods whose
+    points are separate networks (e.g. one fixed-scale network per scale):
+    markers only, no line suggesting one model's trend.
     """
     methods = [m for m in methods if m in set(effects["method"])] or list(methods)[:1]
     fig, axes = plt.subplots(1, len(methods), figsize=(4.4 * len(methods), 3.6), squeeze=False, sharey=True)
@@ -237,10 +240,11 @@ def delta_vs_scale(effects: pd.DataFrame, set_name: str, methods: Sequence[str],
             err = [part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]]
             seeds = int(part["paired_seeds"].min()) if "paired_seeds" in part and part["paired_seeds"].notna().any() else 0
             label = "ours (95 % CI" + (f", {seeds} paired seed{'s' if seeds != 1 else ''})" if seeds else ")")
-            ax.errorbar(part["scale"], part["delta"], yerr=err, fmt="o-", capsize=3, label=label)
+            ax.errorbar(part["scale"], part["delta"], yerr=err, fmt="o" if method in separate else "o-", capsize=3,
+                        label=label)
         if len(part) and part["paper_delta"].notna().any():
             p = part.dropna(subset=["paper_delta"])
-            ax.plot(p["scale"], p["paper_delta"], "s--", color="0.4", label="paper (DIV2K)")
+            ax.plot(p["scale"], p["paper_delta"], "s" if method in separate else "s--", color="0.4", label="paper (DIV2K)")
         ax.axhline(0, color="k", lw=0.8)
         ax.axvspan(1, 4, color="0.93", zorder=0)
         ax.set_xscale("log")

@@ -364,14 +364,42 @@ def test_lead_growth_tests_whether_the_fixed_scale_lead_grows_with_the_scale():
     assert shrinks["delta"] == pytest.approx(-0.2, abs=0.02) and shrinks["verdict"] == "contradicted"
     flat = ablations.lead_growth(_leads(0.2, 0.2), "Kodak24", n_boot=2000)
     assert flat["ci_low"] < 0 < flat["ci_high"] and flat["verdict"] == "within noise"
-    # the seed-noise floor: sd 0.1 at both scales, 2 seeds from 3 LIIF seeds -> t_{0.975,2} * sqrt(2 * 0.02 / 2)
+    # the seed-noise floor: sd 0.1 at x2 (3 LIIF seeds), 0.2 at x4 (4 seeds), 2 paired seeds
+    # -> t_{0.975, 2 df (the fewer seeds)} * sqrt(2 * (0.01 + 0.04) / 2)
     import pandas as pd
-    noise = pd.DataFrame({"set": ["Kodak24"] * 2, "scale": [2.0, 4.0], "seeds": [3, 3], "mean": [30.0, 28.0], "sd": [0.1, 0.1]})
+    noise = pd.DataFrame({"set": ["Kodak24"] * 2, "scale": [2.0, 4.0], "seeds": [3, 4], "mean": [30.0, 28.0], "sd": [0.1, 0.2]})
     loud = ablations.lead_growth(_leads(0.1, 0.3), "Kodak24", noise=noise, n_boot=500)
-    assert loud["noise_floor"] == pytest.approx(4.302653 * 0.02 ** 0.5, rel=1e-5)
-    assert loud["verdict"] == "within noise" and "within the seed-noise floor of 0.608 dB" in loud["scope"]
-    assert loud["detectable"] == pytest.approx((4.302653 + 1.060660) * 0.02 ** 0.5, rel=1e-5)
+    assert loud["noise_floor"] == pytest.approx(4.302653 * 0.05 ** 0.5, rel=1e-5)
+    assert loud["verdict"] == "within noise" and "within the seed-noise floor of 0.962 dB" in loud["scope"]
+    assert loud["detectable"] == pytest.approx((4.302653 + 1.060660) * 0.05 ** 0.5, rel=1e-5)
     assert "not in the paper's table" in ablations.claim_line(loud)
+    assert loud["lead_small"] == pytest.approx(0.1, abs=0.01) and loud["lead_large"] == pytest.approx(0.3, abs=0.01)
+
+
+def test_lead_growth_pairs_each_seed_and_image_across_the_two_scales():
+    import pandas as pd
+    lead2 = np.array([[0.1, 0.5, 0.3], [0.2, 0.0, 0.4]])  # seeds x images
+    lead4 = np.array([[0.2, 0.4, 0.3], [0.1, 0.3, 0.1]])
+    rows = []
+    for scale, lead in ((2.0, lead2), (4.0, lead4)):
+        for seed in (0, 1):
+            for i in range(3):
+                liif = 30 - scale + i + 0.5 * seed  # LIIF differs by image and seed: a mispairing shows
+                rows += [("LIIF", seed, "Kodak24", f"im{i}", scale, liif),
+                         (f"EDSR-baseline-x{scale:g}", seed, "Kodak24", f"im{i}", scale, liif + lead[seed, i])]
+    s = pd.DataFrame(rows, columns=["method", "seed", "set", "image", "scale", "psnr"]).sample(frac=1, random_state=0)
+    r = ablations.lead_growth(s, "Kodak24", 2.0, 4.0, n_boot=500)  # float scales name the same arms
+    assert r["delta"] == pytest.approx((lead4 - lead2).mean()) and r["win_rate"] == pytest.approx(2.5 / 6)  # a tie counts 1/2
+    assert r["b"] == "lead at x2" and r["claim"].endswith("from x2 to x4") and r["n_images"] == 3
+    dropped = ablations.lead_growth(s[~((s["method"] == "LIIF") & (s["seed"] == 1) & (s["image"] == "im2"))], "Kodak24",
+                                    n_boot=500)
+    assert dropped["n_images"] == 2 and "2 of 3 images" in dropped["scope"]
+    assert dropped["delta"] == pytest.approx((lead4 - lead2)[:, :2].mean())
+    behind = ablations.lead_growth(s.assign(psnr=np.where(s["method"] == "LIIF", s["psnr"] + 1, s["psnr"])), "Kodak24",
+                                   n_boot=500)
+    assert "no lead at x2 and x4" in behind["scope"]  # the fixed networks trail LIIF: nothing to explain
+    alone = s[(s["image"] == "im0") | (s["method"] != "LIIF")]
+    assert ablations.lead_growth(alone, "Kodak24", n_boot=200)["verdict"] == "not tested"  # one complete image
 
 
 def test_lead_growth_is_not_tested_without_every_arm_and_a_shared_seed():
@@ -402,5 +430,8 @@ def test_fixed_scale_networks_carry_the_paper_delta_at_their_own_scale_and_share
     matplotlib.use("Agg")
     from reproduce.figures import delta_vs_scale
     import pandas as pd
-    fig = delta_vs_scale(pd.concat([effects, panel]), "Kodak24", [ablations.FIXED_PANEL])
+    fig = delta_vs_scale(pd.concat([effects, panel]), "Kodak24", [ablations.FIXED_PANEL], separate=[ablations.FIXED_PANEL])
     assert fig.axes[0].get_title() == f"{ablations.FIXED_PANEL} - LIIF"
+    assert all(line.get_linestyle() in ("None", "") for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 3)  # x2-x4, not the zero line
+    joined = delta_vs_scale(pd.concat([effects, panel]), "Kodak24", [ablations.FIXED_PANEL])
+    assert any(line.get_linestyle() == "-" for line in joined.axes[0].get_lines())  # one model's points: joined
