@@ -375,6 +375,17 @@ def measured_noise(path: str | Path):
     return seed_spread(table)
 
 
+def _measured_sd(noise, set_name: str, scale: float) -> tuple[float, int] | None:
+    """LIIF's seed-to-seed sd and its number of seeds at this set and scale (a :func:`seed_spread` row), or None
+    where it is not measured: no table, no row, fewer than two seeds, an sd that is not a number."""
+    if noise is None:
+        return None
+    hit = noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == float(scale))]
+    if hit.empty or not int(hit.iloc[0]["seeds"]) >= 2 or not float(hit.iloc[0]["sd"]) >= 0:
+        return None
+    return float(hit.iloc[0]["sd"]), int(hit.iloc[0]["seeds"])
+
+
 def claim_noise(noise, set_name: str, scale: float, paired_seeds: int, trained: int = 2) -> tuple[float, float]:
     """The noise level behind a verdict on ``paired_seeds`` seeds per arm at this set and scale: (floor, detectable), dB.
 
@@ -406,12 +417,10 @@ def claim_noise(noise, set_name: str, scale: float, paired_seeds: int, trained: 
     if trained not in (1, 2):
         raise ValueError(f"trained is 1 or 2 (how many of the compared methods are trained), got {trained}")
     nan = (float("nan"), float("nan"))
-    if noise is None or paired_seeds < 1:
+    measured = _measured_sd(noise, set_name, scale)
+    if measured is None or paired_seeds < 1:
         return nan
-    hit = noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == float(scale))]
-    if hit.empty or not int(hit.iloc[0]["seeds"]) >= 2 or not float(hit.iloc[0]["sd"]) >= 0:
-        return nan
-    sd, df = float(hit.iloc[0]["sd"]), int(hit.iloc[0]["seeds"]) - 1
+    sd, df = measured[0], measured[1] - 1
     floor = float(sps.t.ppf(0.975, df)) * sd * (trained / paired_seeds) ** 0.5
     return floor, detectable_difference(sd, paired_seeds, df=df) * (trained / 2) ** 0.5
 
@@ -424,9 +433,16 @@ def _judged(row: dict, sign: int, noise, set_name: str, scale: float, paired_see
     (:func:`claim_noise`), which the scope then says (the ledger carries the
     scope, not the floor); ``noise_floor`` and ``detectable`` are recorded.
     """
+    return _judged_against(row, sign, *claim_noise(noise, set_name, scale, paired_seeds))
+
+
+def _judged_against(row: dict, sign: int, floor: float, detectable: float) -> dict:
+    """``row`` with the verdict of its interval read against a given seed-noise ``floor`` (NaN: not measured).
+
+    The rule of :func:`_judged` for floors computed otherwise (:func:`lead_growth`).
+    """
     from .stats import floor_verdict, verdict
 
-    floor, detectable = claim_noise(noise, set_name, scale, paired_seeds)
     interval = verdict(row, sign)
     said = floor_verdict(interval, float(row["delta"]), floor)
     if said != interval:
@@ -510,7 +526,6 @@ def fixed_scale_claims(effects, set_name: str, noise=None) -> list[dict]:
     for the fixed-scale networks too).
     """
     from .paper import DIV2K_EDSR_BASELINE, DIV2K_SCALES
-
     from .paper import DIV2K_FIXED_EDSR_BASELINE as fixed_paper  # LIIF paper Table 1 (protocol.md section 5)
     rows = []
     part = effects[effects["set"] == set_name]
@@ -572,7 +587,7 @@ def lead_growth(scores, set_name: str, small: float = 2, large: float = 4, metri
     import pandas as pd
     from scipy import stats as sps
 
-    from .stats import floor_verdict, paired_difference, verdict
+    from .stats import paired_difference
 
     small, large = float(small), float(large)
     arms = {small: f"EDSR-baseline-x{small:g}", large: f"EDSR-baseline-x{large:g}"}
@@ -604,26 +619,19 @@ def lead_growth(scores, set_name: str, small: float = 2, large: float = 4, metri
     grown, base_lead = lead(large), lead(small)
     diff = paired_difference(grown, base_lead, n_boot=n_boot)
     floor = detectable = float("nan")
-    if noise is not None:
-        sds = [noise[(noise["set"] == set_name) & (noise["scale"].astype(float) == s)] for s in (small, large)]
-        if all(len(h) and int(h.iloc[0]["seeds"]) >= 2 and float(h.iloc[0]["sd"]) >= 0 for h in sds):
-            df = min(int(h.iloc[0]["seeds"]) for h in sds) - 1
-            var = sum(float(h.iloc[0]["sd"]) ** 2 for h in sds)
-            spread = (2 * var / len(seeds)) ** 0.5  # sd of lead_large - lead_small from training noise
-            floor = float(sps.t.ppf(0.975, df)) * spread
-            detectable = float(sps.t.ppf(0.975, df) + sps.t.ppf(0.8, df)) * spread
-    said = verdict(diff, +1)
-    judged = floor_verdict(said, diff.delta, floor)
-    scope = f"{set_name}, {len(seeds)} paired seed{'s' if len(seeds) != 1 else ''}" + (
-        " (interval over images only: training noise not covered)" if len(seeds) < 2 else "")
+    measured = [_measured_sd(noise, set_name, s) for s in (small, large)]
+    if None not in measured:
+        df = min(n for _, n in measured) - 1
+        spread = (2 * sum(sd ** 2 for sd, _ in measured) / len(seeds)) ** 0.5  # sd of lead_large - lead_small from training noise
+        floor = float(sps.t.ppf(0.975, df)) * spread
+        detectable = float(sps.t.ppf(0.975, df) + sps.t.ppf(0.8, df)) * spread
+    scope = _scope(set_name, {"paired_seeds": len(seeds)})
     if len(complete) < len(wide):
         scope += f"; {len(complete)} of {len(wide)} images (the others lack a score of some arm or seed)"
     leads = {"lead_small": float(base_lead.mean()), "lead_large": float(grown.mean())}
     behind = [f"x{s:g}" for s, v in zip((small, large), leads.values()) if v <= 0]
     if behind:
         scope += f"; no lead at {' and '.join(behind)} (the fixed-scale network is not ahead there)"
-    if judged != said:
-        scope += f"; |delta| within the seed-noise floor of {floor:.3f} dB"
-    return {**base, "scope": scope, "delta": diff.delta, "ci_low": diff.ci_low, "ci_high": diff.ci_high,
-            "win_rate": diff.win_rate, "n_images": diff.n_images, "verdict": judged, "noise_floor": floor,
-            "detectable": detectable, **leads}
+    row = {**base, "scope": scope, "delta": diff.delta, "ci_low": diff.ci_low, "ci_high": diff.ci_high,
+           "win_rate": diff.win_rate, "n_images": diff.n_images}
+    return {**_judged_against(row, +1, floor, detectable), **leads}
