@@ -40,6 +40,8 @@
 profile = "report"                                   # parameter profile (set by `reproduce run`)
 train = False                                        # train the IPF arms (else use the committed checkpoints)
 arms = ["IPF", "IPF-noconf", "IPF-nodual", "LIIF-GAN"]  # IPF and its ablations (reproduce.ipf_study.ARMS)
+ipf_seeds = [0, 1, 2]                                # IPF's training seeds: 0 is the arm itself, the others (<checkpoint_dir>/ipf-seeds/) measure its training noise
+noise_sets = ["Set14", "Kodak24", "B100"]            # sets the extra seeds are scored on (those of eval_sets the main table holds)
 config_dir = "configs/cpu"                           # where ipf.yaml and liif-gan.yaml live
 ipf_run_dir = "runs/cpu"                             # training run folders <ipf_run_dir>/<arm> (resumable, not committed)
 checkpoint_dir = "results/checkpoints"               # IPF arms, SRResNet and SRGAN weights
@@ -81,7 +83,8 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import check_mode, scoring_settings, unscored_scales, unscored_sets
+from reproduce.scores import (by_method_and_seed, check_mode, scoring_settings, unscored_scales, unscored_sets,
+                              unscored_weights)
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -106,17 +109,21 @@ display(Markdown(run.markdown()))
 # needs it is "not tested".
 
 # %%
+seed_paths = {f"IPF-seed{k}": ipf_study.seed_checkpoint_path(checkpoint_dir, k) for k in ipf_seeds if k}
 if train:
     for arm in arms:
         cfg = ipf_study.arm_config(arm, config_dir, ipf_run_dir, liif_checkpoint)
         train_and_store(cfg, arm_paths[arm], log=print)
-budget = ipf_study.budget_table(arm_paths, liif_checkpoint)
+    for label, path in seed_paths.items():
+        ipf_study.train_seed(int(label.rsplit("seed", 1)[1]), config_dir, ipf_run_dir, liif_checkpoint, checkpoint_dir, log=print)
+budget = ipf_study.budget_table({**arm_paths, **seed_paths}, liif_checkpoint)
 save_table(budget, "ipf_budget", results_dir, run)
 display(Markdown(markdown_table(budget)))
 trained = [a for a in arms if arm_paths[a].is_file()]
-missing = [a for a in arms if a not in trained]
+missing = [a for a in arms if a not in trained] + [label for label, p in seed_paths.items() if not p.is_file()]
 if missing:
-    display(Markdown(f"**Not trained yet: {', '.join(missing)}** (left out of every table; their claims are not tested)."))
+    display(Markdown(f"**Not trained yet: {', '.join(missing)}** (left out of every table; an arm's claims are not "
+                     "tested, a missing seed leaves IPF's training noise measured on fewer seeds or not at all)."))
 
 # %% [markdown]
 # ### Every loss term during training
@@ -220,6 +227,61 @@ if precision is not None:
                          .rename(columns=lambda c: f"x{c:g}").reset_index())))
 
 # %% [markdown]
+# ## IPF's training noise
+#
+# Every arm is one trained model, so the intervals below cover the test
+# images, not the luck of one training run. The full IPF is therefore also
+# trained with the seeds in `ipf_seeds` beyond its own (seed 0; same
+# config, data and budget; `reproduce ipf-seed K`), and those seeds are
+# scored on `noise_sets` at every scale with every metric
+# (`results/scores/ipf_seeds.csv`). Per metric and scale, the spread over
+# seeds of IPF's mean over the pooled images (`ipf_study.seed_noise`) gives
+# each claim below a training-noise floor (`ipf_study.noise_floor`:
+# t_{0.975, seeds - 1} · sd · √trained, trained = 1 against LIIF, the frozen
+# base every arm shares, 2 between two trained arms, assuming every arm's
+# seeds spread as IPF's do): an effect within it is *within noise* whatever
+# its interval. The floor comes from `noise_sets`; claims that pool other
+# sets too (Urban100) borrow it, which their scope says.
+
+# %%
+noise = None
+noise_sets = [s for s in noise_sets if s in eval_sets]  # seed 0's rows come from the main table
+seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in seed_paths.items() if p.is_file()}
+seeds_path = Path(scores_dir) / "ipf_seeds.csv"
+unscored_seeds = unscored_weights(scores, seeds_path, seed_digests)
+seed_labels = [k for k in seed_digests if k not in unscored_seeds]
+if "IPF" not in trained or not seed_labels or not noise_sets:
+    why = ("no IPF arm" if "IPF" not in trained else "no extra IPF seed is trained yet" if not seed_digests else
+           "no noise set is scored" if not noise_sets else
+           f"the extra seeds are not scored yet ({', '.join(unscored_seeds)}; `-p scores=extend` scores them)")
+    display(Markdown(f"**Not measured**: {why}. Every claim's scope says that training noise is not measured."))
+elif scores == "sample" and not seeds_path.is_file():
+    display(Markdown("**Not scored yet**: no committed `ipf_seeds.csv` (`-p scores=extend` scores the seeds)."))
+else:
+    seed_methods = {k: (load(seed_paths[k]), int(k.rsplit("seed", 1)[1])) for k in seed_labels}
+    seed_computed, seed_settled = score_and_settle(
+        scores, seed_methods, {k: eval_scales for k in seed_methods}, noise_sets,
+        digests={k: seed_digests[k] for k in seed_labels}, scores_path=seeds_path, partial_dir=ipf_run_dir,
+        provenance=run.info, sample_size=sample_size, limit=eval_limit, bf16=bf16, metric_scales=eval_scales,
+        extra_metrics=metrics, table_scales=eval_scales, names={k: "IPF" for k in seed_methods},
+        key=by_method_and_seed, progress=print)
+    if seed_settled.check is not None:
+        display(Markdown(f"Recomputed {len(seed_computed)} rows of the extra seeds and compared them with the committed "
+                         "scores:\n\n" + markdown_table(seed_settled.check, ".5f")))
+    seeds_table = seed_settled.table
+    own = table[(table["method"] == "IPF") & table["set"].isin(noise_sets)]
+    noise = ipf_study.seed_noise(pd.concat([own, seeds_table], ignore_index=True))
+    noise["floor vs LIIF"] = [ipf_study.noise_floor(noise, r.metric, r.scale, 1)[0] for r in noise.itertuples()]
+    noise["floor between arms"] = [ipf_study.noise_floor(noise, r.metric, r.scale, 2)[0] for r in noise.itertuples()]
+    save_table(noise, "ipf_noise", results_dir, run, floatfmt=".4f",
+               caption="**IPF's training noise**: per metric and scale, the sd over seeds of IPF's mean over the pooled "
+                       "images of the sets named, and the floor a one-seed difference must exceed (against LIIF; "
+                       "between two trained arms).")
+    display(Markdown(f"**Scores of the extra seeds** ({'bf16' if bf16 else 'fp32'}): {seed_settled.source}"
+                     + (f". Not scored yet (left out): {', '.join(unscored_seeds)}" if unscored_seeds else "") + ".\n\n"
+                     + markdown_table(noise, ".4f")))
+
+# %% [markdown]
 # ## Results against LIIF
 #
 # Per scale, over every scored image of every set (images paired by set and
@@ -227,8 +289,8 @@ if precision is not None:
 # 95 % bootstrap interval over images; `wins` is the fraction of images on
 # which the method is better than LIIF (higher PSNR/SSIM, lower ST-LPIPS/
 # NIQE). Every network here is one trained model, so the intervals cover the
-# choice of images, not training noise (LIIF's seed-to-seed spread is the
-# ablations' job, `05_ablations`). The IPF paper gives no table we can set
+# choice of images, not training noise (IPF's is measured above and read
+# in the claims; LIIF's seed-to-seed spread is `05_ablations`' job). The IPF paper gives no table we can set
 # beside these (its numbers are on other data and metrics).
 
 # %%
@@ -364,7 +426,9 @@ else:
 # (first method − second) with its 95 % bootstrap interval and verdict
 # (`reproduced` when the interval excludes zero in the claimed direction,
 # `contradicted` when it excludes zero the other way, `within noise`
-# otherwise; `not tested` when an arm has no checkpoint). Saved for the
+# otherwise, and also when the difference does not exceed the
+# training-noise floor measured above, which the scope names; `not
+# tested` when an arm has no checkpoint). Saved for the
 # study's claims ledger (`09_summary`). These are 9 claims at each scale,
 # each with its own 95 % interval and no correction for testing many: about
 # one in twenty intervals misses by chance, so a lone verdict among many
@@ -373,7 +437,7 @@ else:
 # output: its claim tests confidence and dual constraint together.
 
 # %%
-claims = ipf_study.ipf_claims(table, design_scales)
+claims = ipf_study.ipf_claims(table, design_scales, noise=noise)
 units = {"psnr": "dB", "stlpips": "", "niqe": ""}
 display(Markdown("\n".join(c.sentence(units.get(c.metric, "")) for c in claims)))
 save_table(pd.DataFrame([c.as_dict() for c in claims]), "ipf_claims", results_dir, run)
@@ -405,7 +469,9 @@ else:
 #
 # * **Budget.** Every number rests on the budget table above (steps, batch,
 #   hours and CPU of each arm), one trained model per arm, against a
-#   schedule the paper does not publish. A "within noise" or "contradicted"
+#   schedule the paper does not publish; IPF's training noise is measured
+#   on the seeds the noise table names (when it is shown) and stands in
+#   for every arm's. A "within noise" or "contradicted"
 #   here is a verdict on this budget, not on IPF.
 # * **Test images.** The sets and scales are those listed in the scoring
 #   cell; the per-image table says exactly which images.

@@ -69,6 +69,29 @@ def paired_claim(scores, a: str, b: str, metric: str, *, claim: str | None = Non
                        float(row["win_rate"]), int(row["n_images"]), verdict(row, sign))
 
 
+def with_floor(result: ClaimResult, floor: float, source: str, *, margin: float = 0.0, unit: str = " dB",
+               fmt: str = ".3f", unmeasured: str = "training noise not measured here") -> ClaimResult:
+    """A claim read against a training-noise ``floor`` in the metric's units (NaN: not measured).
+
+    An effect within the floor (for a margin claim, a distance to the margin
+    within it) is "within noise", whatever its interval (``stats.floor_verdict``);
+    the scope gains the floor and ``source`` (where the floor comes from),
+    and says when it was not exceeded, or gains ``unmeasured`` where the
+    floor is NaN. A "not tested" result is returned as it is. The one
+    wording behind :func:`with_training_noise` (LIIF's spread, PSNR) and
+    ``ipf_study.ipf_claims`` (IPF's spread, every metric).
+    """
+    if result.verdict == "not tested":
+        return result
+    if floor != floor:  # NaN: nothing measured for this metric, set and scale
+        return ClaimResult(**{**result.as_dict(), "scope": f"{result.scope}; {unmeasured}"})
+    scope = f"{result.scope}; training-noise floor {floor:{fmt}}{unit} ({source})"
+    said = floor_verdict(result.verdict, result.delta - margin, floor)
+    if said != result.verdict:
+        scope += ", not exceeded"
+    return ClaimResult(**{**result.as_dict(), "scope": scope, "verdict": said})
+
+
 def with_training_noise(result: ClaimResult, noise, set_name: str, scale: float, *, trained: int = 2,
                         margin: float = 0.0) -> ClaimResult:
     """A one-model-per-method claim read against LIIF's measured training noise.
@@ -79,23 +102,18 @@ def with_training_noise(result: ClaimResult, noise, set_name: str, scale: float,
     exceeds 5 % of the time between ``trained`` one-seed networks
     (``ablations.claim_noise``, assuming every network's seeds spread as
     LIIF's do): a PSNR effect within it (for a margin claim, a distance to
-    the margin within it) is "within noise", whatever its interval. The
-    scope gains the floor, or says that training noise is not measured
-    (another metric, a set or scale 05 does not score, no noise table).
-    A "not tested" result is returned as it is.
+    the margin within it) is "within noise", whatever its interval
+    (:func:`with_floor`). The scope gains the floor, or says that training
+    noise is not measured (another metric, a set or scale 05 does not score,
+    no noise table). A "not tested" result is returned as it is.
     """
     from .ablations import claim_noise
 
     if result.verdict == "not tested":
         return result
     floor = claim_noise(noise, set_name, scale, 1, trained=trained)[0] if result.metric == "psnr" else float("nan")
-    if floor != floor:  # NaN: nothing measured for this metric, set and scale
-        return ClaimResult(**{**result.as_dict(), "scope": f"{result.scope}; training noise not measured here"})
-    scope = f"{result.scope}; training-noise floor {floor:.3f} dB (LIIF's seed spread)"
-    said = floor_verdict(result.verdict, result.delta - margin, floor)  # PSNR: higher is better, the margin above zero
-    if said != result.verdict:
-        scope += ", not exceeded"
-    return ClaimResult(**{**result.as_dict(), "scope": scope, "verdict": said})
+    # PSNR: higher is better, the margin above zero
+    return with_floor(result, floor, "LIIF's seed spread", margin=margin)
 
 
 def margin_claim(scores, a: str, b: str, metric: str, margin: float, *, claim: str | None = None,

@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", default="runs/cpu/ablations", help="training run folders, resumed if present")
     p.add_argument("--store", default="results/checkpoints/ablations", help="where the weights go (<arm>-seed<k>.pt)")
 
+    p = sub.add_parser("ipf-seed", help="train the full IPF of 06_ipf with another seed (its training noise) and store its weights")
+    p.add_argument("seed", type=int, help="1, 2, ... (seed 0 is the committed IPF)")
+    p.add_argument("--config-dir", default="configs/cpu", help="folder of ipf.yaml (default configs/cpu)")
+    p.add_argument("--run-dir", default="runs/cpu", help="training run folders (<run-dir>/ipf-seed<k>), resumed if present")
+    p.add_argument("--liif", default="results/checkpoints/edsr-baseline-liif.pt", help="the frozen LIIF it is built on")
+    p.add_argument("--store", default="results/checkpoints", help="where the weights go (<store>/ipf-seeds/ipf-seed<k>.pt)")
+
     p = sub.add_parser("eval", help="PSNR/SSIM on benchmark sets")
     p.add_argument("model", help="checkpoint path, or 'bicubic'")
     p.add_argument("--sets", default="Set5,Set14,B100,Urban100",
@@ -165,6 +172,20 @@ def cmd_ablation(args) -> None:
     if target.exists():
         raise ReproduceError(f"{target} exists: delete it to retrain (its scores would no longer match)")
     path = train_arm(args.arm, args.seed, args.config_dir, args.run_dir, args.store, log=lambda m: print(m, flush=True))
+    print(f"weights: {path}")
+
+
+def cmd_ipf_seed(args) -> None:
+    from .ipf_study import seed_checkpoint_path, train_seed
+
+    if args.seed < 1:
+        raise ReproduceError(f"seed must be 1 or more (seed 0 is the committed IPF), got {args.seed}")
+    target = seed_checkpoint_path(args.store, args.seed)
+    if target.exists():
+        raise ReproduceError(f"{target} exists: delete it to retrain (its scores would no longer match)")
+    if not Path(args.liif).is_file():
+        raise ReproduceError(f"no LIIF checkpoint at {args.liif}")
+    path = train_seed(args.seed, args.config_dir, args.run_dir, args.liif, args.store, log=lambda m: print(m, flush=True))
     print(f"weights: {path}")
 
 
@@ -265,7 +286,7 @@ def cmd_data(args) -> None:
                                  f"{counts['differing']} differing, {counts['extra']} extra image(s) (listed above)")
 
 
-COMMANDS = {"train": cmd_train, "ablation": cmd_ablation, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run, "data": cmd_data}
+COMMANDS = {"train": cmd_train, "ablation": cmd_ablation, "ipf-seed": cmd_ipf_seed, "eval": cmd_eval, "upscale": cmd_upscale, "run": cmd_run, "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

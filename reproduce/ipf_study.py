@@ -47,15 +47,46 @@ def checkpoint_path(folder: str | Path, arm: str) -> Path:
     return Path(folder) / f"{arm.lower()}.pt"
 
 
-def arm_config(arm: str, config_dir: str | Path, run_dir: str | Path, liif_checkpoint: str | Path) -> dict:
-    """The training config of one arm: its file, its overrides, its run folder and the LIIF it starts from."""
+def seed_checkpoint_path(folder: str | Path, seed: int) -> Path:
+    """IPF's weights for one training seed: seed 0 is the arm's own ``<folder>/ipf.pt``; seed k >= 1
+    ``<folder>/ipf-seeds/ipf-seed<k>.pt`` (the extra seeds that measure IPF's training noise)."""
+    if seed < 0:
+        raise ReproduceError(f"seed must be 0 or more, got {seed}")
+    return checkpoint_path(folder, "IPF") if seed == 0 else Path(folder) / "ipf-seeds" / f"ipf-seed{seed}.pt"
+
+
+def arm_config(arm: str, config_dir: str | Path, run_dir: str | Path, liif_checkpoint: str | Path,
+               seed: int = 0) -> dict:
+    """The training config of one arm and seed: its file, its overrides, ``train.seed``, its run folder
+    (``<run_dir>/<arm>``, ``<run_dir>/<arm>-seed<k>`` for k >= 1) and the LIIF it starts from.
+
+    The seed sets the initial flow networks and discriminator and the batch
+    stream; the frozen LIIF is the same for every seed.
+    """
     name, overrides, _ = ARMS[arm]
-    dotted = {**overrides, "run.out_dir": str(Path(run_dir) / arm.lower()), "gan.init": str(liif_checkpoint)}
+    folder = arm.lower() if seed == 0 else f"{arm.lower()}-seed{seed}"
+    dotted = {**overrides, "train.seed": int(seed), "run.out_dir": str(Path(run_dir) / folder),
+              "gan.init": str(liif_checkpoint)}
     return load_config(Path(config_dir) / name, nest_dotted(dotted))
 
 
+def train_seed(seed: int, config_dir: str | Path, run_dir: str | Path, liif_checkpoint: str | Path,
+               store: str | Path, log=print) -> Path:
+    """Train the full IPF with seed ``seed`` >= 1 (resuming its run folder) and store its weights at
+    :func:`seed_checkpoint_path`: what ``06_ipf`` does for ``ipf_seeds`` with ``train=True``
+    (``reproduce ipf-seed K``). Same config, data and budget as the committed IPF (seed 0)."""
+    from .engine import train_and_store
+
+    if seed < 1:
+        raise ReproduceError(f"seed 0 is the IPF arm itself ({checkpoint_path(store, 'IPF')}); "
+                             f"the extra seeds that measure its training noise are 1, 2, ... (got {seed})")
+    cfg = arm_config("IPF", config_dir, run_dir, liif_checkpoint, seed=seed)
+    return train_and_store(cfg, seed_checkpoint_path(store, seed), log=log)
+
+
 def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> pd.DataFrame:
-    """One row per arm: training budget, time, device, and whether its frozen LIIF is the committed one.
+    """One row per arm (or extra seed of IPF, ``IPF-seed<k>``): training budget, time, device, and whether
+    its frozen LIIF is the committed one.
 
     The check compares the arm's LIIF weights with ``liif_checkpoint``'s
     tensor by tensor (for IPF arms, whose LIIF is frozen; LIIF-GAN trains it).
@@ -67,7 +98,7 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
     base = load_checkpoint(liif_checkpoint)["state_dict"]
     rows = []
     for arm, path in checkpoints.items():
-        row = {"arm": arm, "tests": ARMS[arm][2], **budget_row(path)}
+        row = {"arm": arm, "tests": _tests(arm), **budget_row(path)}
         if row["status"] == "trained":
             ckpt = load_checkpoint(path)
             t, g, sd = ckpt["config"]["train"], ckpt["config"]["gan"], ckpt["state_dict"]
@@ -83,6 +114,16 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
                         "LIIF weights vs committed": frozen})
         rows.append(row)
     return without_unused_resume_column(pd.DataFrame(rows))
+
+
+def _tests(label: str) -> str:
+    """What a budget row's model tests: an arm of :data:`ARMS`, or ``IPF-seed<k>`` (an extra seed of IPF)."""
+    if label in ARMS:
+        return ARMS[label][2]
+    seed = re.fullmatch(r"IPF-seed([1-9][0-9]*)", label)
+    if seed is None:
+        raise ReproduceError(f"unknown IPF arm {label!r}; known: {', '.join(ARMS)} and IPF-seed<k>")
+    return f"the full model with seed {seed.group(1)}: IPF's training noise"
 
 
 def flow_to_rgb(offset: np.ndarray, max_magnitude: float) -> np.ndarray:
@@ -141,7 +182,65 @@ def flow_maps(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000
 METRIC_LABELS = {"psnr": "PSNR", "ssim": "SSIM", "stlpips": "ST-LPIPS", "niqe": "NIQE"}
 
 
-def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 10000) -> list[ClaimResult]:
+def seed_noise(scores: pd.DataFrame, metrics: Iterable[str] = ("psnr", "stlpips", "niqe"),
+               arm: str = "IPF") -> pd.DataFrame:
+    """IPF's run-to-run noise: per metric and scale, the spread over seeds of its mean over the pooled images.
+
+    ``scores``: a long score table holding ``arm`` with several seeds (the
+    committed arm as seed 0 and the extra seeds). Per metric and scale the
+    images (``set/image``) every seed scored are pooled across sets, as the
+    claims pool them, and each seed's mean over them is taken.
+
+    Returns:
+        DataFrame ``metric, scale, sets, images, seeds, mean, sd`` (sd over
+        seeds of the per-seed means, ddof=1; NaN with one seed).
+    """
+    part = scores[scores["method"] == arm].assign(key=lambda d: d["set"] + "/" + d["image"])
+    rows = []
+    for metric in metrics:
+        if metric not in part.columns:
+            continue
+        for scale, group in part.dropna(subset=[metric]).groupby("scale", sort=True):
+            seeds = sorted(group["seed"].unique())
+            common = set.intersection(*(set(group.loc[group["seed"] == s, "key"]) for s in seeds))
+            pooled = group[group["key"].isin(common)]
+            per_seed = pooled.groupby("seed")[metric].mean()
+            rows.append({"metric": metric, "scale": float(scale), "sets": "+".join(sorted(pooled["set"].unique())),
+                         "images": len(common), "seeds": len(seeds), "mean": float(per_seed.mean()),
+                         "sd": float(per_seed.std(ddof=1)) if len(seeds) > 1 else float("nan")})
+    return pd.DataFrame(rows, columns=["metric", "scale", "sets", "images", "seeds", "mean", "sd"])
+
+
+def noise_floor(noise: pd.DataFrame | None, metric: str, scale: float, trained: int) -> tuple[float, str]:
+    """The training-noise floor of a one-seed comparison of ``metric`` at ``scale`` and where it comes from.
+
+    ``ablations.claim_noise`` on IPF's seed spread (:func:`seed_noise`):
+    t_{0.975, seeds - 1} * sd * sqrt(trained), ``trained`` the number of the
+    two compared methods whose own training noise enters (1 for IPF against
+    LIIF: every arm is built on the same frozen LIIF, so the claim is about
+    what the arm adds to that LIIF; 2 for two trained arms, assuming each
+    arm's seeds spread as IPF's do). NaN and "" where it is not measured
+    (no table, no row, fewer than two seeds).
+    """
+    from .ablations import claim_noise
+
+    if noise is None or noise.empty:
+        return float("nan"), ""
+    rows = noise[noise["metric"] == metric].rename(columns={"sets": "set"})
+    hit = rows[rows["scale"].astype(float) == float(scale)]
+    if hit.empty:
+        return float("nan"), ""
+    row = hit.iloc[0]
+    floor = claim_noise(rows, row["set"], scale, 1, trained=trained)[0]
+    return floor, f"IPF's seed spread, {int(row['seeds'])} seeds on {row['set']}"
+
+
+# Floors in each metric's units, with the precision it is read at.
+FLOOR_FORMAT = {"psnr": (" dB", ".3f"), "ssim": ("", ".4f"), "stlpips": ("", ".4f"), "niqe": ("", ".2f")}
+
+
+def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 10000,
+               noise: pd.DataFrame | None = None) -> list[ClaimResult]:
     """The claims of the IPF paper and of the study, one per scale, on all images scored at that scale.
 
     * IPF is sharper than LIIF: lower ST-LPIPS, lower NIQE;
@@ -150,9 +249,22 @@ def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 1000
     * the dual constraint helps: IPF better than IPF-nodual (ST-LPIPS, NIQE);
     * the flow helps beyond the losses: IPF better than LIIF-GAN (ST-LPIPS, NIQE).
 
+    Each verdict's interval covers the images only; it is then read against
+    the training-noise floor of its metric and scale (:func:`noise_floor`
+    from ``noise``, :func:`seed_noise`'s table): an effect within it is
+    "within noise" (``claims.with_floor``); without ``noise`` the scope says
+    that training noise is not measured (one model per arm).
+
     An arm without scores gives "not tested". ``scores`` is a long score table
-    (``reproduce.scores``) with ``stlpips`` and ``niqe`` columns.
+    (``reproduce.scores``) with ``stlpips`` and ``niqe`` columns and one
+    model (seed) per method: several seeds of one method are refused, as
+    the pairing is by image.
     """
+    from .claims import with_floor
+
+    several = scores.groupby("method")["seed"].nunique()
+    if (several > 1).any():
+        raise ValueError(f"one seed per method expected (pairs are by image); several for {', '.join(several[several > 1].index)}")
     tests = [("IPF", "LIIF", "stlpips", "IPF is sharper than LIIF"),
              ("IPF", "LIIF", "niqe", "IPF is sharper than LIIF"),
              ("LIIF", "IPF", "psnr", "IPF costs PSNR (LIIF higher)"),
@@ -173,9 +285,17 @@ def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 1000
                 continue
             # Images are named within their set: pair on set/image.
             keyed = part.dropna(subset=[metric]).assign(image=lambda d: d["set"] + "/" + d["image"])
-            out.append(paired_claim(keyed, a, b, metric, claim=f"{claim}, by {METRIC_LABELS[metric]}",
-                                    scope=f"{sets}, x{scale:g}", n_boot=n_boot))
+            result = paired_claim(keyed, a, b, metric, claim=f"{claim}, by {METRIC_LABELS[metric]}",
+                                  scope=f"{sets}, x{scale:g}", n_boot=n_boot)
+            floor, source = noise_floor(noise, metric, scale, trained=1 if "LIIF" in (a, b) else 2)
+            unit, fmt = FLOOR_FORMAT[metric]
+            out.append(with_floor(result, floor, source, unit=unit, fmt=fmt,
+                                  unmeasured="one model per arm, training noise not measured"))
     return out
+
+
+# The scale in an ipf_claims scope: "B100+Set14, x4" or "Set14, x4; training-noise floor 0.0010 (...)".
+SCOPE_SCALE = re.compile(r", x([0-9.]+)(?:;|$)")
 
 
 def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: str = "LIIF") -> pd.DataFrame:
@@ -194,7 +314,7 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
     Args:
         claims: rows of ``ClaimResult.as_dict()`` (``claim, a, b, metric,
             scope, delta, ci_low, ci_high, verdict``); the scale is the last
-            ``x<scale>`` of ``scope``.
+            ``", x<scale>"`` that ends ``scope`` or its first ``;``-part (as :func:`ipf_claims` words it).
         check: ``set, method, metric, scale, shift, ...``.
 
     Returns:
@@ -207,10 +327,10 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
     for c in claims.itertuples():
         if c.verdict == "not tested" or pd.isna(c.ci_low):
             continue
-        found = re.findall(r"x([0-9.]+)", str(c.scope))
+        found = SCOPE_SCALE.search(str(c.scope))
         if not found:
             continue
-        scale = float(found[-1])
+        scale = float(found.group(1))
         parts = [0.0 if m == reference else shifts.get((m, c.metric, scale)) for m in (c.a, c.b)]
         if None in parts:
             continue

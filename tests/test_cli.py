@@ -145,3 +145,27 @@ def test_ablation_trains_one_arm_stores_its_weights_and_refuses_bad_input(tmp_pa
     assert code == 2
     code, _, err = run(capsys, "ablation", "LIIF-c", "x", *common)
     assert code == 2 and "invalid int value" in err
+
+
+def test_ipf_seed_trains_another_seed_of_ipf_and_refuses_bad_input(tmp_path, capsys):
+    """`reproduce ipf-seed K`: the smoke IPF on a tiny frozen LIIF, stored apart from the arm's own ipf.pt."""
+    from reproduce.config import load_config
+    from reproduce.models import load
+
+    base = load_config("configs/smoke/ipf.yaml")["model"]["args"]["base_spec"]
+    save_checkpoint(tmp_path / "liif.pt", make(base), base)
+    common = ["--config-dir", "configs/smoke", "--run-dir", str(tmp_path / "runs"), "--liif", str(tmp_path / "liif.pt"),
+              "--store", str(tmp_path / "store")]
+    code, out, err = run(capsys, "ipf-seed", "1", *common)
+    assert code == 0, err
+    stored = tmp_path / "store" / "ipf-seeds" / "ipf-seed1.pt"
+    assert stored.is_file() and stored.with_suffix(".log.jsonl").is_file() and f"weights: {stored}" in out
+    state = torch.load(stored, weights_only=True)
+    assert "optimizer" not in state and state["provenance"]["seed"] == 1
+    assert (tmp_path / "runs" / "ipf-seed1").is_dir() and load(stored) is not None
+    code, _, err = run(capsys, "ipf-seed", "1", *common)  # never overwritten
+    assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "ipf-seed", "0", *common)  # seed 0 is the committed arm
+    assert code == 2 and "seed 0 is the committed IPF" in err
+    code, _, err = run(capsys, "ipf-seed", "2", *common[:4], "--liif", str(tmp_path / "none.pt"), *common[6:])
+    assert code == 2 and "no LIIF checkpoint" in err

@@ -334,3 +334,85 @@ def test_ablation_rows_compare_each_arm_with_the_full_ipf_per_metric():
     assert arm.loc["stlpips", "delta"] == pytest.approx(0.05) and arm.loc["psnr", "delta"] == pytest.approx(0.5)
     assert table.loc[table["method"] == "IPF", "delta"].isna().all()
     assert ablation_rows(pd.DataFrame(rows).query("method != 'IPF'")).empty
+
+
+def _seeded(effect, seed_shift, n=20, seeds=(0, 1, 2), rng_seed=1):
+    """IPF with several seeds (each shifted by seed_shift[k]) and, at seed 0, LIIF and IPF-noconf (IPF + effect)."""
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    for i in range(n):
+        base = rng.uniform(0.1, 0.3)
+        set_name = "Set14" if i % 2 else "B100"
+        rows.append(("LIIF", 0, set_name, f"im{i}", 4.0, 27.0, 0.8, base, 6.0))
+        for k in seeds:
+            rows.append(("IPF", k, set_name, f"im{i}", 4.0, 26.0 + seed_shift[k], 0.78, base - 0.03 + seed_shift[k] / 100,
+                         5.0 + seed_shift[k]))
+        rows.append(("IPF-noconf", 0, set_name, f"im{i}", 4.0, 26.0, 0.78, base - 0.03 + effect + rng.normal() * 1e-4, 5.0))
+    return _table(rows)
+
+
+def test_seed_noise_pools_the_images_every_seed_scored_and_gives_the_floor():
+    from scipy import stats as sps
+
+    from reproduce.ipf_study import noise_floor, seed_noise
+    table = _seeded(0.0, {0: 0.0, 1: 0.1, 2: -0.2})
+    table = table[~((table["method"] == "IPF") & (table["seed"] == 2) & (table["image"] == "im0"))]  # one image fewer
+    noise = seed_noise(table).set_index("metric")
+    assert noise.loc["psnr", "images"] == 19 and noise.loc["psnr", "seeds"] == 3 and noise.loc["psnr", "sets"] == "B100+Set14"
+    assert noise.loc["psnr", "sd"] == pytest.approx(np.std([26.0, 26.1, 25.8], ddof=1))
+    assert noise.loc["stlpips", "sd"] == pytest.approx(np.std([0.0, 0.001, -0.002], ddof=1))
+    floor, source = noise_floor(seed_noise(table), "psnr", 4, trained=2)
+    assert floor == pytest.approx(sps.t.ppf(0.975, 2) * noise.loc["psnr", "sd"] * 2 ** 0.5)
+    assert noise_floor(seed_noise(table), "psnr", 4, trained=1)[0] == pytest.approx(floor / 2 ** 0.5)
+    assert "3 seeds on B100+Set14" in source
+    assert np.isnan(noise_floor(seed_noise(table), "psnr", 8, trained=2)[0])  # no row at x8
+    assert np.isnan(noise_floor(None, "psnr", 4, trained=2)[0])
+    one = seed_noise(table[table["seed"] == 0])
+    assert one["seeds"].eq(1).all() and one["sd"].isna().all() and np.isnan(noise_floor(one, "psnr", 4, 2)[0])
+
+
+def test_ipf_claims_read_each_verdict_against_the_training_noise_floor():
+    from reproduce.ipf_study import ipf_claims, seed_noise
+    # IPF-noconf is worse than IPF by 0.002 ST-LPIPS on every image (an interval far from zero) ...
+    table = _seeded(0.002, {0: 0.0, 1: 0.1, 2: -0.2})
+    one_model = table[(table["method"] != "IPF") | (table["seed"] == 0)]
+    plain = {(c.b, c.metric): c for c in ipf_claims(one_model, [4], n_boot=500)}
+    conf = plain[("IPF-noconf", "stlpips")]
+    assert conf.verdict == "reproduced" and "training noise not measured" in conf.scope
+    # ... but IPF's own seeds spread by 0.001-0.002 in ST-LPIPS: the effect is within the floor
+    noisy = {(c.b, c.metric): c for c in ipf_claims(one_model, [4], n_boot=500, noise=seed_noise(table))}
+    conf = noisy[("IPF-noconf", "stlpips")]
+    assert conf.verdict == "within noise" and "training-noise floor" in conf.scope and "not exceeded" in conf.scope
+    assert conf.delta == pytest.approx(plain[("IPF-noconf", "stlpips")].delta)  # the interval is the same
+    # IPF - LIIF in PSNR is 1 dB; the seeds spread by 0.15 dB: the claim stands, its floor said in dB
+    cost = noisy[("IPF", "psnr")]
+    assert cost.verdict == "reproduced" and " dB (IPF's seed spread, 3 seeds on B100+Set14)" in cost.scope
+    assert "not exceeded" not in cost.scope
+    with pytest.raises(ValueError, match="one seed per method"):
+        ipf_claims(table, [4], n_boot=100)
+
+
+def test_precision_sensitivity_reads_the_scale_of_a_scope_with_a_floor():
+    from reproduce.ipf_study import precision_sensitivity
+    claims = pd.DataFrame([dict(claim="c", a="IPF", b="LIIF", metric="niqe", delta=-1.0, ci_low=-1.5, ci_high=-0.5,
+                                verdict="reproduced",
+                                scope="B100+Set14, x3; training-noise floor 0.25 (IPF's seed spread, 3 seeds on B100+Set14)")])
+    check = pd.DataFrame([dict(method="IPF", metric="niqe", scale=3.0, shift=0.2),
+                          dict(method="IPF", metric="niqe", scale=14.0, shift=5.0)])
+    out = precision_sensitivity(claims, check)
+    assert out["bf16_shift"].item() == pytest.approx(0.2)
+
+
+def test_budget_rows_name_the_extra_seeds_and_refuse_unknown_arms(tmp_path):
+    from pathlib import Path
+
+    from reproduce.errors import ReproduceError
+    from reproduce.ipf_study import budget_table, seed_checkpoint_path
+    root = Path(__file__).resolve().parents[1]
+    liif = root / "results/checkpoints/edsr-baseline-liif.pt"
+    assert seed_checkpoint_path("store", 0) == Path("store/ipf.pt")
+    assert seed_checkpoint_path("store", 2) == Path("store/ipf-seeds/ipf-seed2.pt")
+    table = budget_table({"IPF": root / "results/checkpoints/ipf.pt", "IPF-seed1": seed_checkpoint_path(tmp_path, 1)}, liif)
+    assert table.loc[1, "tests"] == "the full model with seed 1: IPF's training noise" and table.loc[1, "status"] != "trained"
+    with pytest.raises(ReproduceError, match="unknown IPF arm 'IPF-seed0'"):
+        budget_table({"IPF-seed0": tmp_path / "x.pt"}, liif)

@@ -276,6 +276,12 @@ def test_smoke_ipf_scores_and_claims(smoke_run, smoke_work):
     assert {"IPF-nodual", "LIIF-c"} <= set(overview["method"]) and set(overview["notebook"]) == {"05_ablations", "06_ipf"}
     budget = pd.read_csv(results / "ipf_budget.csv")
     assert (budget.loc[budget["arm"].str.startswith("IPF"), "LIIF weights vs committed"] == "identical").all()
+    assert budget.set_index("arm").loc["IPF-seed1", "seed"] == 1  # the extra seed that measures IPF's training noise
+    seeds = pd.read_csv(results / "scores" / "ipf_seeds.csv")
+    assert set(seeds["method"]) == {"IPF"} and set(seeds["seed"]) == {1} and np.isfinite(seeds["stlpips"]).all()
+    noise = pd.read_csv(results / "ipf_noise.csv")
+    assert noise["seeds"].eq(2).all() and set(noise["metric"]) == {"psnr", "stlpips", "niqe"} and noise["sd"].ge(0).all()
+    assert claims["scope"].str.contains("training-noise floor").all()  # every verdict read against IPF's seed spread
 
 
 @pytest.mark.slow
