@@ -82,6 +82,7 @@ from reproduce.figures import contact_sheet, loss_terms, perception_distortion
 from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
+from reproduce.errors import ReproduceError
 from reproduce.report import Run, markdown_table, save_figure, save_table
 from reproduce.scores import (by_method_and_seed, check_mode, scoring_settings, unscored_scales, unscored_sets,
                               unscored_weights)
@@ -245,11 +246,18 @@ if precision is not None:
 
 # %%
 noise = None
-noise_sets = [s for s in noise_sets if s in eval_sets]  # seed 0's rows come from the main table
-seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in seed_paths.items() if p.is_file()}
 seeds_path = Path(scores_dir) / "ipf_seeds.csv"
+# seed 0's rows come from the main table; in sample mode what the seeds' committed table lacks is left out and named
+seeds_left_out = unscored_sets(scores, seeds_path, noise_sets) + [f"x{float(x):g}" for x in unscored_scales(scores, seeds_path, eval_scales)]
+noise_sets = [s for s in noise_sets if s in eval_sets and s not in seeds_left_out]
+noise_scales = [s for s in eval_scales if f"x{float(s):g}" not in seeds_left_out]
+seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in seed_paths.items() if p.is_file()}
 unscored_seeds = unscored_weights(scores, seeds_path, seed_digests)
 seed_labels = [k for k in seed_digests if k not in unscored_seeds]
+seeds_bf16, _ = scoring_settings(scores, seeds_path, bf16, [])
+if seeds_bf16 != bf16:  # IPF's seeds and seed 0 must be scored in one precision, or the spread measures bf16
+    raise ReproduceError(f"{seeds_path} was scored {'with' if seeds_bf16 else 'without'} bf16, the main table "
+                         f"{'with' if bf16 else 'without'}: rescore the seeds with -p scores=full")
 if "IPF" not in trained or not seed_labels or not noise_sets:
     why = ("no IPF arm" if "IPF" not in trained else "no extra IPF seed is trained yet" if not seed_digests else
            "no noise set is scored" if not noise_sets else
@@ -260,10 +268,10 @@ elif scores == "sample" and not seeds_path.is_file():
 else:
     seed_methods = {k: (load(seed_paths[k]), int(k.rsplit("seed", 1)[1])) for k in seed_labels}
     seed_computed, seed_settled = score_and_settle(
-        scores, seed_methods, {k: eval_scales for k in seed_methods}, noise_sets,
+        scores, seed_methods, {k: noise_scales for k in seed_methods}, noise_sets,
         digests={k: seed_digests[k] for k in seed_labels}, scores_path=seeds_path, partial_dir=ipf_run_dir,
-        provenance=run.info, sample_size=sample_size, limit=eval_limit, bf16=bf16, metric_scales=eval_scales,
-        extra_metrics=metrics, table_scales=eval_scales, names={k: "IPF" for k in seed_methods},
+        provenance=run.info, sample_size=sample_size, limit=eval_limit, bf16=bf16, metric_scales=noise_scales,
+        extra_metrics=metrics, table_scales=noise_scales, names={k: "IPF" for k in seed_methods},
         key=by_method_and_seed, progress=print)
     if seed_settled.check is not None:
         display(Markdown(f"Recomputed {len(seed_computed)} rows of the extra seeds and compared them with the committed "
@@ -278,7 +286,9 @@ else:
                        "images of the sets named, and the floor a one-seed difference must exceed (against LIIF; "
                        "between two trained arms).")
     display(Markdown(f"**Scores of the extra seeds** ({'bf16' if bf16 else 'fp32'}): {seed_settled.source}"
-                     + (f". Not scored yet (left out): {', '.join(unscored_seeds)}" if unscored_seeds else "") + ".\n\n"
+                     + (f". Not scored yet (left out): {', '.join(unscored_seeds)}" if unscored_seeds else "")
+                     + (f". Sets and scales the seeds' committed scores do not hold yet (no floor from them): "
+                        f"{', '.join(seeds_left_out)}" if seeds_left_out else "") + ".\n\n"
                      + markdown_table(noise, ".4f")))
 
 # %% [markdown]
@@ -449,13 +459,14 @@ save_table(pd.DataFrame([c.as_dict() for c in claims]), "ipf_claims", results_di
 # how far bf16 moved each method's difference to LIIF. Each verdict's
 # interval moved back by that shift estimates the fp32 interval
 # (`ipf_study.precision_sensitivity`); a verdict is *sensitive* when the
-# moved interval falls on the other side of zero. The shift is a mean over
+# moved claim reads differently (its interval on the other side of zero,
+# or its difference across the training-noise floor where one is measured). The shift is a mean over
 # the check's few images, so this flags verdicts on a knife edge rather
 # than proving the others safe.
 
 # %%
 if precision is not None:  # set only when the scores are bf16
-    sensitivity = ipf_study.precision_sensitivity(pd.DataFrame([c.as_dict() for c in claims]), precision)
+    sensitivity = ipf_study.precision_sensitivity(pd.DataFrame([c.as_dict() for c in claims]), precision, noise=noise)
     save_table(sensitivity, "ipf_bf16_sensitivity", results_dir, run, floatfmt=".4f")
     flagged = sensitivity[sensitivity["sensitive"]]
     display(Markdown(f"**{len(flagged)} of {len(sensitivity)}** checked verdicts would read differently with the "

@@ -387,10 +387,11 @@ def _measured_sd(noise, set_name: str, scale: float) -> tuple[float, int] | None
 
 
 def claim_noise(noise, set_name: str, scale: float, paired_seeds: int, trained: int = 2) -> tuple[float, float]:
-    """The noise level behind a verdict on ``paired_seeds`` seeds per arm at this set and scale: (floor, detectable), dB.
+    """The noise level behind a verdict on ``paired_seeds`` seeds per arm at this set and scale: (floor, detectable),
+    in the units of the spread (dB for 05's PSNR; ``ipf_study.noise_floor`` passes IPF's spread in any metric).
 
-    From LIIF's seed-to-seed sd there (``noise``: the :func:`seed_spread`
-    table; t quantiles on its seeds - 1 degrees of freedom, as the sd comes
+    From the reference's seed-to-seed sd there (``noise``: the :func:`seed_spread`
+    table, LIIF's in 05; t quantiles on its seeds - 1 degrees of freedom, as the sd comes
     from few seeds), assuming the other arm's seeds spread as LIIF's do
     (measured for LIIF only; for the fixed-scale networks an assumption):
 

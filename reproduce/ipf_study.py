@@ -219,8 +219,13 @@ def noise_floor(noise: pd.DataFrame | None, metric: str, scale: float, trained: 
     two compared methods whose own training noise enters (1 for IPF against
     LIIF: every arm is built on the same frozen LIIF, so the claim is about
     what the arm adds to that LIIF; 2 for two trained arms, assuming each
-    arm's seeds spread as IPF's do). NaN and "" where it is not measured
-    (no table, no row, fewer than two seeds).
+    arm's seeds spread as IPF's do: for LIIF-GAN, which fine-tunes LIIF
+    itself, a borrowed figure, which the source text says). NaN and "" where
+    it is not measured (no table, no row, fewer than two seeds). With two or
+    three seeds the sd, and so the floor, is itself rough (t_{0.975, 2} = 4.3).
+    The verdict then applies two rules in turn (interval over images, then
+    |delta| against the floor), as ``05_ablations`` does, not one interval
+    combining both sources of noise.
     """
     from .ablations import claim_noise
 
@@ -232,7 +237,13 @@ def noise_floor(noise: pd.DataFrame | None, metric: str, scale: float, trained: 
         return float("nan"), ""
     row = hit.iloc[0]
     floor = claim_noise(rows, row["set"], scale, 1, trained=trained)[0]
-    return floor, f"IPF's seed spread, {int(row['seeds'])} seeds on {row['set']}"
+    both = ", assumed for both arms" if trained == 2 else ""
+    return floor, f"IPF's seed spread, {int(row['seeds'])} seeds on {row['set']}{both}"
+
+
+def _trained(a: str, b: str) -> int:
+    """How many of two compared methods bring their own training noise: LIIF is the frozen base every arm shares."""
+    return 1 if "LIIF" in (a, b) else 2
 
 
 # Floors in each metric's units, with the precision it is read at.
@@ -287,7 +298,7 @@ def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 1000
             keyed = part.dropna(subset=[metric]).assign(image=lambda d: d["set"] + "/" + d["image"])
             result = paired_claim(keyed, a, b, metric, claim=f"{claim}, by {METRIC_LABELS[metric]}",
                                   scope=f"{sets}, x{scale:g}", n_boot=n_boot)
-            floor, source = noise_floor(noise, metric, scale, trained=1 if "LIIF" in (a, b) else 2)
+            floor, source = noise_floor(noise, metric, scale, trained=_trained(a, b))
             unit, fmt = FLOOR_FORMAT[metric]
             out.append(with_floor(result, floor, source, unit=unit, fmt=fmt,
                                   unmeasured="one model per arm, training noise not measured"))
@@ -298,7 +309,8 @@ def ipf_claims(scores: pd.DataFrame, scales: Iterable[float], n_boot: int = 1000
 SCOPE_SCALE = re.compile(r", x([0-9.]+)(?:;|$)")
 
 
-def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: str = "LIIF") -> pd.DataFrame:
+def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: str = "LIIF",
+                          noise: pd.DataFrame | None = None) -> pd.DataFrame:
     """Which verdicts could the scoring precision have decided? Each claim against the bf16 check.
 
     The scores are made with bf16 autocast; ``check`` (``evaluate.paired_precision``:
@@ -306,22 +318,27 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
     difference method - ``reference`` on a few images) estimates how far bf16
     moved each difference. A claim a - b moves by shift(a) - shift(b) (the
     reference's own shift is 0). Its fp32 counterpart is estimated by moving
-    the interval back by that shift; a verdict is ``sensitive`` when that
-    moved interval falls on the other side of zero at either end (it would
-    read differently in fp32), so a sensitive verdict rests on rounding as
-    much as on the models.
+    the delta and the interval back by that shift and reading them by the
+    rule :func:`ipf_claims` reads the claim by (its interval, then the
+    training-noise floor from ``noise`` where measured); a verdict is
+    ``sensitive`` when the moved claim reads differently, so a sensitive
+    verdict rests on rounding as much as on the models.
 
     Args:
         claims: rows of ``ClaimResult.as_dict()`` (``claim, a, b, metric,
-            scope, delta, ci_low, ci_high, verdict``); the scale is the last
+            scope, delta, ci_low, ci_high, verdict``); the scale is the
             ``", x<scale>"`` that ends ``scope`` or its first ``;``-part (as :func:`ipf_claims` words it).
         check: ``set, method, metric, scale, shift, ...``.
+        noise: :func:`seed_noise`'s table, as passed to :func:`ipf_claims` (None: no floor).
 
     Returns:
         DataFrame ``claim, scope, verdict, ci_low, ci_high, bf16_shift,
-        fp32_low, fp32_high, sensitive``; claims that are not tested, or whose
-        methods, metric or scale the check does not hold, are left out.
+        fp32_low, fp32_high, fp32_verdict, sensitive``; claims that are not
+        tested, or whose methods, metric or scale the check does not hold,
+        are left out.
     """
+    from .stats import LOWER_IS_BETTER, floor_verdict, verdict
+
     shifts = {(r.method, r.metric, float(r.scale)): float(r.shift) for r in check.itertuples()}
     rows = []
     for c in claims.itertuples():
@@ -336,11 +353,15 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
             continue
         shift = parts[0] - parts[1]
         low, high = c.ci_low - shift, c.ci_high - shift
-        sensitive = bool((c.ci_low > 0) != (low > 0) or (c.ci_high < 0) != (high < 0))
+        sign = -1 if c.metric in LOWER_IS_BETTER else 1
+        floor = noise_floor(noise, c.metric, scale, trained=_trained(c.a, c.b))[0]
+        read = lambda lo, hi, delta: floor_verdict(verdict({"ci_low": lo, "ci_high": hi}, sign), delta, floor)  # noqa: E731
+        fp32 = read(low, high, c.delta - shift)
         rows.append({"claim": c.claim, "scope": c.scope, "verdict": c.verdict, "ci_low": c.ci_low, "ci_high": c.ci_high,
-                     "bf16_shift": shift, "fp32_low": low, "fp32_high": high, "sensitive": sensitive})
+                     "bf16_shift": shift, "fp32_low": low, "fp32_high": high, "fp32_verdict": fp32,
+                     "sensitive": fp32 != read(c.ci_low, c.ci_high, c.delta)})
     return pd.DataFrame(rows, columns=["claim", "scope", "verdict", "ci_low", "ci_high", "bf16_shift", "fp32_low",
-                                       "fp32_high", "sensitive"])
+                                       "fp32_high", "fp32_verdict", "sensitive"])
 
 
 def ablation_rows(scores: pd.DataFrame, metrics: Iterable[str] = ("stlpips", "niqe", "psnr"),

@@ -129,12 +129,14 @@ def verdict(diff, claimed_sign: int) -> str:
 
 
 def floor_verdict(said: str, distance: float, floor: float) -> str:
-    """A verdict read against a training-noise floor (dB): "reproduced" or "contradicted" becomes "within noise"
-    where |``distance``| (the effect, or its distance to a claim's margin) does not exceed ``floor``.
+    """A verdict read against a training-noise floor (in the metric's units): "reproduced" or "contradicted"
+    becomes "within noise" where |``distance``| (the effect, or its distance to a claim's margin) does not
+    exceed ``floor``.
 
     The one rule behind ``ablations`` (arms against LIIF) and
-    ``claims.with_training_noise`` (one-model claims); a NaN floor (noise
-    not measured) leaves the verdict as it is.
+    ``claims.with_floor`` (one-model claims: LIIF's spread in PSNR,
+    IPF's in every metric); a NaN floor (noise not measured) leaves the
+    verdict as it is.
     """
     if said in ("reproduced", "contradicted") and floor == floor and abs(distance) <= floor:  # floor == floor: not NaN
         return "within noise"

@@ -372,6 +372,8 @@ def test_seed_noise_pools_the_images_every_seed_scored_and_gives_the_floor():
 
 
 def test_ipf_claims_read_each_verdict_against_the_training_noise_floor():
+    from scipy import stats as sps
+
     from reproduce.ipf_study import ipf_claims, seed_noise
     # IPF-noconf is worse than IPF by 0.002 ST-LPIPS on every image (an interval far from zero) ...
     table = _seeded(0.002, {0: 0.0, 1: 0.1, 2: -0.2})
@@ -386,17 +388,21 @@ def test_ipf_claims_read_each_verdict_against_the_training_noise_floor():
     assert conf.delta == pytest.approx(plain[("IPF-noconf", "stlpips")].delta)  # the interval is the same
     # IPF - LIIF in PSNR is 1 dB; the seeds spread by 0.15 dB: the claim stands, its floor said in dB
     cost = noisy[("IPF", "psnr")]
-    assert cost.verdict == "reproduced" and " dB (IPF's seed spread, 3 seeds on B100+Set14)" in cost.scope
-    assert "not exceeded" not in cost.scope
+    floor_vs_liif = sps.t.ppf(0.975, 2) * np.std([26.0, 26.1, 25.8], ddof=1)  # trained = 1: LIIF is the shared base
+    assert cost.verdict == "reproduced" and f"floor {floor_vs_liif:.3f} dB (IPF's seed spread, 3 seeds on B100+Set14)" in cost.scope
+    assert "not exceeded" not in cost.scope and "assumed for both arms" in conf.scope
     with pytest.raises(ValueError, match="one seed per method"):
         ipf_claims(table, [4], n_boot=100)
 
 
 def test_precision_sensitivity_reads_the_scale_of_a_scope_with_a_floor():
+    """The scale is the ', x<scale>' after the sets, not any later 'x<digits>' (a set given as a folder named
+    photos_x14, named again in the floor's source)."""
     from reproduce.ipf_study import precision_sensitivity
     claims = pd.DataFrame([dict(claim="c", a="IPF", b="LIIF", metric="niqe", delta=-1.0, ci_low=-1.5, ci_high=-0.5,
                                 verdict="reproduced",
-                                scope="B100+Set14, x3; training-noise floor 0.25 (IPF's seed spread, 3 seeds on B100+Set14)")])
+                                scope="Set14+photos_x14, x3; training-noise floor 0.25 (IPF's seed spread, 3 seeds on "
+                                      "Set14+photos_x14)")])
     check = pd.DataFrame([dict(method="IPF", metric="niqe", scale=3.0, shift=0.2),
                           dict(method="IPF", metric="niqe", scale=14.0, shift=5.0)])
     out = precision_sensitivity(claims, check)
@@ -416,3 +422,27 @@ def test_budget_rows_name_the_extra_seeds_and_refuse_unknown_arms(tmp_path):
     assert table.loc[1, "tests"] == "the full model with seed 1: IPF's training noise" and table.loc[1, "status"] != "trained"
     with pytest.raises(ReproduceError, match="unknown IPF arm 'IPF-seed0'"):
         budget_table({"IPF-seed0": tmp_path / "x.pt"}, liif)
+
+
+def test_precision_sensitivity_reads_the_moved_claim_against_the_floor():
+    from reproduce.ipf_study import precision_sensitivity
+    scope = "B100+Set14, x3"
+    claims = pd.DataFrame([
+        # within the floor (0.99 between arms) already: its interval reaching zero when moved changes nothing
+        dict(claim="small", a="IPF", b="IPF-noconf", metric="niqe", scope=scope, delta=-0.2, ci_low=-0.3, ci_high=-0.1,
+             verdict="within noise"),
+        # beyond the floor by 0.1: moved back by a shift of 0.3 it falls within it
+        dict(claim="edge", a="IPF", b="LIIF", metric="niqe", scope=scope, delta=-0.8, ci_low=-1.2, ci_high=-0.5,
+             verdict="reproduced"),
+    ])
+    check = pd.DataFrame([dict(method="IPF", metric="niqe", scale=3.0, shift=-0.3),
+                          dict(method="IPF-noconf", metric="niqe", scale=3.0, shift=-0.1)])  # "small" moves by +0.2
+    noise = pd.DataFrame([dict(metric="niqe", scale=3.0, sets="B100+Set14", images=10, seeds=3, mean=5.0, sd=0.0)])
+    from scipy import stats as sps
+    sd = 0.7 / sps.t.ppf(0.975, 2)  # floor against LIIF 0.7, between arms 0.99
+    noise["sd"] = sd
+    out = precision_sensitivity(claims, check, noise=noise).set_index("claim")
+    assert not out.loc["small", "sensitive"] and out.loc["small", "fp32_verdict"] == "within noise"
+    assert out.loc["edge", "sensitive"] and out.loc["edge", "fp32_verdict"] == "within noise"  # -0.8 + 0.3 = -0.5
+    plain = precision_sensitivity(claims, check).set_index("claim")  # no floor: the interval alone decides
+    assert plain.loc["small", "sensitive"] and not plain.loc["edge", "sensitive"]
