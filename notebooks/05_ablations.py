@@ -90,7 +90,7 @@ from reproduce.budget import budget_table
 from reproduce.device import resolve_bf16
 from reproduce.models import load
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import by_method_and_seed, check_mode, scoring_settings, unscored_scales, unscored_sets, unscored_weights
+from reproduce.scores import by_method_and_seed, check_mode, design_words, scoring_settings, split_design, unscored_weights
 
 check_mode(scores)
 runs = [(arm, seed) for arm in arms for seed in ablations.seeds_of(arm, liif_seeds, arm_seeds)]
@@ -167,15 +167,14 @@ all_sets = list(ablation_sets) + (["Urban100"] if urban_scales else [])
 labels = {by_method_and_seed(arm, seed): (arm, seed) for arm, seed in available}
 digests = {k: {"path": str(weights(*v)), "sha256": file_digest(weights(*v))} for k, v in labels.items()}
 # what the committed table does not hold yet (sample mode only): left out and named
-left_out = {"arm seeds": unscored_weights(scores, scores_path, digests), "sets": unscored_sets(scores, scores_path, all_sets),
-            "scales": unscored_scales(scores, scores_path, sorted({*map(float, ablation_scales), *map(float, urban_scales)}))}
-labels = {k: v for k, v in labels.items() if k not in left_out["arm seeds"]}
-scored_sets = [s for s in all_sets if s not in left_out["sets"]]
-grid = {s: [x for x in (urban_scales if s == "Urban100" else ablation_scales) if float(x) not in left_out["scales"]]
-        for s in scored_sets}
+# (set, scale) pairs, not sets and scales apart: a set may be held at some of its scales only
+grid, pairs_left = split_design(scores, scores_path, {s: urban_scales if s == "Urban100" else ablation_scales for s in all_sets})
+left_out = {"arm seeds": ", ".join(unscored_weights(scores, scores_path, digests)), "sets and scales": design_words(pairs_left)}
+labels = {k: v for k, v in labels.items() if k not in unscored_weights(scores, scores_path, digests)}
+scored_sets = list(grid)
 if any(left_out.values()):
     display(Markdown("**Not scored yet** (the committed scores do not hold them; `-p scores=extend` scores them): "
-                     + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in left_out.items() if v)
+                     + "; ".join(f"{k}: {v}" for k, v in left_out.items() if v)
                      + ". Everything below leaves them out (a claim left without scores is *not tested*)."))
 if len(labels) > 1:
     picked = sample_scales if scores == "sample" else None

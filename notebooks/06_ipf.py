@@ -84,7 +84,7 @@ from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.errors import ReproduceError
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import (by_method_and_seed, check_mode, scoring_settings, unscored_scales, unscored_sets,
+from reproduce.scores import (by_method_and_seed, check_mode, design_words, scoring_settings, split_design,
                               unscored_weights)
 from reproduce.stats import summary_against
 
@@ -171,15 +171,19 @@ for name, path in {**baseline_paths, **{a: arm_paths[a] for a in trained}}.items
 metrics = {"stlpips": stlpips_metric("alex"), "niqe": niqe_metric()}
 digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline_paths, **arm_paths}.items() if p.is_file()}
 # In sample mode the sets and scales the committed scores do not hold yet are named below, their claims not tested.
-unscored, unscored_at = unscored_sets(scores, scores_path, eval_sets), unscored_scales(scores, scores_path, eval_scales)
-design_sets, design_scales = eval_sets, eval_scales
-eval_sets = [s for s in eval_sets if s not in unscored]
-eval_scales = [s for s in eval_scales if s not in unscored_at]
+# (Urban100 is scored one scale per sitting: `-p scores=extend -p "eval_sets=[Urban100]" -p "eval_scales=[4]"`, about
+# an hour on an AMX host, then a `report` run rewrites every table from the whole committed file)
+design_scales = eval_scales
+grid, pairs_left = split_design(scores, scores_path, {s: eval_scales for s in eval_sets})
+eval_sets = list(grid)
+eval_scales = [x for x in eval_scales if any(float(x) in xs for xs in grid.values())]
+rectangular = all(xs == [float(x) for x in eval_scales] for xs in grid.values())
+scored_words = ", ".join(eval_sets) if rectangular else design_words(grid)  # which sets hold which scales
 # One precision for the whole table; the extra metrics at every scale, so every row is scored image by image across the methods
 computed, settled = score_and_settle(scores, methods, {m: eval_scales for m in methods}, eval_sets, digests=digests,
                                      scores_path=scores_path, partial_dir=ipf_run_dir, provenance=run.info,
                                      sample_size=sample_size, limit=eval_limit, bf16=bf16, metric_scales=eval_scales,
-                                     extra_metrics=metrics, table_scales=eval_scales, progress=print)
+                                     extra_metrics=metrics, table_scales=eval_scales, set_scales=grid, progress=print)
 table = settled.table
 if settled.check is not None:
     display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "
@@ -188,9 +192,8 @@ if settled.check is not None:
 display(Markdown(f"**Scores**: {settled.source}. Images per set: "
                  + ", ".join(f"{s} {n}" for s, n in table.groupby("set")["image"].nunique().items()) + "."
                  + (f"\n\n**Not scored yet** (the committed scores do not hold them; `-p scores=extend` scores "
-                    f"them): sets {', '.join(unscored) or 'none'}; scales "
-                    f"{', '.join(f'x{float(x):g}' for x in unscored_at) or 'none'}. Every table below leaves them out "
-                    "and their claims are *not tested*." if unscored or unscored_at else "")))
+                    f"them): {design_words(pairs_left)}. Every table below leaves them out; a claim without any "
+                    "scores is *not tested*, one pooling fewer sets at some scales names its sets." if pairs_left else "")))
 
 # %% [markdown]
 # ### Does bf16 move the paired differences?
@@ -248,9 +251,9 @@ if precision is not None:
 noise = None
 seeds_path = Path(scores_dir) / "ipf_seeds.csv"
 # seed 0's rows come from the main table; in sample mode what the seeds' committed table lacks is left out and named
-seeds_left_out = unscored_sets(scores, seeds_path, noise_sets) + [f"x{float(x):g}" for x in unscored_scales(scores, seeds_path, eval_scales)]
-noise_sets = [s for s in noise_sets if s in eval_sets and s not in seeds_left_out]
-noise_scales = [s for s in eval_scales if f"x{float(s):g}" not in seeds_left_out]
+noise_grid, seeds_left_out = split_design(scores, seeds_path, {s: grid[s] for s in noise_sets if s in grid})
+noise_sets = list(noise_grid)
+noise_scales = [x for x in eval_scales if any(float(x) in xs for xs in noise_grid.values())]
 seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in seed_paths.items() if p.is_file()}
 unscored_seeds = unscored_weights(scores, seeds_path, seed_digests)
 seed_labels = [k for k in seed_digests if k not in unscored_seeds]
@@ -271,7 +274,7 @@ else:
         scores, seed_methods, {k: noise_scales for k in seed_methods}, noise_sets,
         digests={k: seed_digests[k] for k in seed_labels}, scores_path=seeds_path, partial_dir=ipf_run_dir,
         provenance=run.info, sample_size=sample_size, limit=eval_limit, bf16=bf16, metric_scales=noise_scales,
-        extra_metrics=metrics, table_scales=noise_scales, names={k: "IPF" for k in seed_methods},
+        extra_metrics=metrics, table_scales=noise_scales, set_scales=noise_grid, names={k: "IPF" for k in seed_methods},
         key=by_method_and_seed, progress=print)
     if seed_settled.check is not None:
         display(Markdown(f"Recomputed {len(seed_computed)} rows of the extra seeds and compared them with the committed "
@@ -288,7 +291,7 @@ else:
     display(Markdown(f"**Scores of the extra seeds** ({'bf16' if bf16 else 'fp32'}): {seed_settled.source}"
                      + (f". Not scored yet (left out): {', '.join(unscored_seeds)}" if unscored_seeds else "")
                      + (f". Sets and scales the seeds' committed scores do not hold yet (no floor from them): "
-                        f"{', '.join(seeds_left_out)}" if seeds_left_out else "") + ".\n\n"
+                        f"{design_words(seeds_left_out)}" if seeds_left_out else "") + ".\n\n"
                      + markdown_table(noise, ".4f")))
 
 # %% [markdown]
@@ -313,7 +316,7 @@ for scale in eval_scales:
     summary.append(s)
 summary = pd.concat(summary, ignore_index=True)
 BEST = {"psnr": "max", "ssim": "max", "stlpips": "min", "niqe": "min"}  # bold: best at each scale
-caption = (f"**IPF against LIIF**, per scale over every scored image of {', '.join(eval_sets)}: means and paired "
+caption = (f"**IPF against LIIF**, per scale over every scored image of {scored_words}: means and paired "
            "differences to LIIF (95 % bootstrap interval over images; one trained model per method). Our models: LIIF "
            f"as trained in `02_train` and IPF arms of {', '.join(f'{a} {int(s)}' for a, s in zip(budget['arm'], budget.get('steps', [])) if s == s)} "
            "steps of batch "

@@ -432,7 +432,7 @@ def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: 
                            images=chosen, bf16=bf16, partial=partial, reuse=carried.rows if carried else None,
                            set_scales=set_scales, names=names, progress=progress)
     settled = settle_scores(mode, computed, scores_path, provenance, digests, sets=sets, scales=table_scales,
-                            carried=carried, resumed=resumed, key=key)
+                            carried=carried, resumed=resumed, key=key, set_scales=set_scales)
     return computed, settled
 
 

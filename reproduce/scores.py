@@ -163,16 +163,38 @@ def _sampled_values(mode: str, path: str | Path, column: str) -> set | None:
     return set(read_table(path)[column])
 
 
-def unscored_scales(mode: str, path: str | Path, scales: Iterable[float]) -> list[float]:
-    """The scales of ``scales`` that the committed table at ``path`` holds no row at, in ``"sample"`` mode.
+def split_design(mode: str, path: str | Path,
+                 grid: dict[str, Iterable[float]]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """A notebook's design ``{set: scales}`` split into what the committed table holds and what it does not yet.
 
-    The scale-wise counterpart of :func:`unscored_sets`, for notebooks whose
-    design (sets x scales) is larger than what has been scored so far: the
-    notebook names them and their claims are ``not tested``. ``[]`` in
-    ``"full"`` and ``"extend"`` mode or without a committed table.
+    Returns ``(held, left_out)``, both ``{set: [scale, ...]}`` in ``grid``'s
+    order without empty entries: a (set, scale) pair is held when the
+    committed table at ``path`` has a row of that set at that scale. Only in
+    ``"sample"`` mode with a committed table; otherwise everything is held
+    (``"full"`` and ``"extend"`` score every pair; a missing table is
+    :func:`read_scores`' to explain).
+
+    Why pairs and not sets and scales apart: a large set is scored one
+    scale per sitting (06 on Urban100: about an hour per scale on an AMX
+    host), so for a while the table holds Urban100 at x2 but not at x4
+    while other sets hold every scale; a sample run must check only what
+    is there and name the rest (their claims ``not tested``).
     """
-    held = _sampled_values(mode, path, "scale")
-    return [] if held is None else [s for s in scales if float(s) not in {float(x) for x in held}]
+    grid = {s: [float(x) for x in xs] for s, xs in grid.items()}
+    check_mode(mode)
+    path = Path(path)
+    if mode != "sample" or not path.is_file():
+        return {s: xs for s, xs in grid.items() if xs}, {}
+    table = read_table(path)
+    pairs = set(zip(table["set"], table["scale"].astype(float)))
+    held = {s: [x for x in xs if (s, x) in pairs] for s, xs in grid.items()}
+    left = {s: [x for x in xs if (s, x) not in pairs] for s, xs in grid.items()}
+    return {s: xs for s, xs in held.items() if xs}, {s: xs for s, xs in left.items() if xs}
+
+
+def design_words(pairs: dict[str, Iterable[float]]) -> str:
+    """``{"Urban100": [4, 12]}`` -> ``"Urban100 at x4, x12"`` (``"; "`` between sets), for a notebook's notes."""
+    return "; ".join(f"{s} at {', '.join(f'x{float(x):g}' for x in xs)}" for s, xs in pairs.items())
 
 
 def scoring_settings(mode: str, path: str | Path, bf16: bool,
@@ -477,7 +499,8 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
                   checkpoints: dict[str, dict], sets: Iterable[str] | None = None,
                   scales: Iterable[float] | None = None, images: Iterable[str] | None = None,
                   tolerance: dict[str, float] | None = None, carried: CarriedScores | None = None,
-                  resumed: Iterable[tuple] = (), key: Callable[[str, int], str] = by_method) -> SettledScores:
+                  resumed: Iterable[tuple] = (), key: Callable[[str, int], str] = by_method,
+                  set_scales: dict[str, Iterable[float]] | None = None) -> SettledScores:
     """The full-or-sample step every scoring notebook ends with.
 
     ``mode == "full"``: ``computed`` holds every row; it is written to
@@ -488,7 +511,9 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
     every carried row plus the new ones, and its provenance lists, per run,
     the methods and rows that run computed. ``mode == "sample"``: ``computed``
     holds a sample of the rows; the committed table at ``path`` is read,
-    narrowed to ``sets`` / ``scales`` where given, and accepted only if
+    narrowed to ``sets`` / ``scales`` and, for the sets ``set_scales``
+    (``{set: scales}``, as in ``evaluate.score_table``) names, to their
+    scales, where given, and accepted only if
 
     * the weights in ``checkpoints`` are exactly those the committed
       provenance records, digest for digest (a new, missing or retrained
@@ -535,6 +560,9 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
         table = table[table["set"].isin(list(sets))]
     if scales is not None:
         table = table[table["scale"].isin([float(s) for s in scales])]
+    if set_scales is not None:
+        limits = {s: {float(x) for x in xs} for s, xs in set_scales.items()}
+        table = table[[s not in limits or x in limits[s] for s, x in zip(table["set"], table["scale"].astype(float))]]
     pairs, committed_pairs = (set(zip(t["method"], t["seed"].astype(int))) for t in (computed, table))
     if pairs != committed_pairs:
         raise ReproduceError(f"the committed scores in {path} hold methods {sorted(committed_pairs)}, this run scores "

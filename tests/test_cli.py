@@ -125,6 +125,19 @@ def test_bf16_on_a_device_without_bf16_kernels_gets_a_note(files, capsys, monkey
     assert code == 0 and "bf16" not in err
 
 
+def test_run_on_a_machine_without_bf16_kernels_gets_a_note(capsys, monkeypatch):
+    import reproduce.device as dev
+
+    monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: False)
+    code, _, err = run(capsys, "run", "99", "--profile", "report")  # no such notebook: the note, then the error
+    assert code == 2 and "no fast bf16 kernels" in err and "Traceback" not in err
+    code, _, err = run(capsys, "run", "99", "--profile", "smoke")  # the smoke profile scores in fp32 there
+    assert code == 2 and "bf16" not in err
+    monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: True)
+    code, _, err = run(capsys, "run", "99", "--profile", "report")
+    assert code == 2 and "bf16" not in err
+
+
 def test_ablation_trains_one_arm_stores_its_weights_and_refuses_bad_input(tmp_path, capsys):
     from reproduce.models import load
 

@@ -333,3 +333,46 @@ def test_smoke_profile_writes_under_its_work_folder(tmp_path):
     assert output == ROOT / "runs" / "smoke" / "notebooks" and values["results_dir"] == "runs/smoke/results"
     report, output = load_profile("report")
     assert output == ROOT / "results" / "notebooks" and not any("{work}" in s for s in strings(report))
+
+
+@pytest.mark.slow
+def test_ipf_scores_a_large_set_one_scale_per_sitting(smoke_run, smoke_work, tmp_path):
+    """06 with a set scored at one scale only: the sample run checks what is held and names the rest.
+
+    The way Urban100 is scored (an hour per scale): an ``extend`` run for one
+    (set, scale), then a ``sample`` run over the whole design, whose tables
+    and claims pool, at each scale, only the sets the committed scores hold.
+    """
+    import shutil
+
+    import pandas as pd
+
+    from reproduce.data.locate import sample_files
+
+    other = tmp_path / "other"  # a second set, scored at x2 only; the smoke table holds 'sample' at x4 only
+    other.mkdir()
+    for f in sample_files():
+        if f.name in ("chelsea.png", "coffee.png"):
+            shutil.copy(f, other / f.name)
+    work = tmp_path / "work"  # a copy: the other tests read the smoke run's own outputs
+    shutil.copytree(smoke_work, work)
+    results = work / "results"
+    before = pd.read_csv(results / "scores" / "ipf.csv")
+    # train=False as in the report profile: the smoke profile's train=True would retrain the arms (new digests)
+    run(["06"], "smoke", {"scores": "extend", "train": False, "eval_sets": [str(other)], "eval_scales": [2]},
+        log=lambda m: None, work=work)
+    after = pd.read_csv(results / "scores" / "ipf.csv")
+    assert set(zip(after["set"], after["scale"])) == {("sample", 4.0), (str(other), 2.0)}
+    added = after[after["set"] == str(other)]
+    assert len(after) == len(before) + len(added), (len(before), len(after), len(added))  # the old rows carried
+    assert added.groupby("method")["image"].nunique().eq(2).all() and added["method"].nunique() == before["method"].nunique()
+    run(["06"], "smoke", {"scores": "sample", "train": False, "eval_sets": ["sample", str(other)],
+                          "eval_scales": [2, 4]}, log=lambda m: None, work=work)
+    claims = pd.read_csv(results / "ipf_claims.csv")
+    first = claims[claims["claim"] == claims["claim"].iloc[0]]
+    scopes = dict(zip(first["scope"].str.extract(r", x(\d+)")[0], first["scope"]))
+    assert scopes["2"].startswith(f"{other}, x2") and scopes["4"].startswith("sample, x4")  # each pools what it holds
+    summary = pd.read_csv(results / "ipf.csv")
+    assert set(summary["scale"]) == {2, 4}
+    executed = (work / "notebooks" / "06_ipf.ipynb").read_text()
+    assert f"sample at x2; {other} at x4" in executed  # named as not scored yet

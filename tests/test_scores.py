@@ -11,7 +11,7 @@ from reproduce.errors import ReproduceError
 from reproduce.metrics import psnr
 from reproduce.perceptual import load_stlpips
 from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, settle_scores, weights_id, write_scores
-from reproduce.scores import images_to_score, partial_path, scoring_settings, unscored_scales, unscored_sets
+from reproduce.scores import design_words, images_to_score, partial_path, scoring_settings, split_design, unscored_sets
 
 
 def test_fixed_sample_is_stable_and_keeps_the_required_names():
@@ -360,11 +360,32 @@ def test_partial_path_changes_with_weights_precision_and_metric_design(tmp_path)
     assert len({base, *others}) == 6
 
 
-def test_unscored_scales_only_in_sample_mode(tmp_path):
-    path = _committed(tmp_path)  # the committed table holds x8 only
-    assert unscored_scales("sample", path, [2, 8, 12.5]) == [2, 12.5]
-    assert unscored_scales("sample", path, [8.0]) == []
-    assert unscored_scales("extend", path, [2]) == [] and unscored_scales("sample", tmp_path / "none.csv", [2]) == []
+def test_split_design_holds_only_the_committed_set_scale_pairs_in_sample_mode(tmp_path):
+    # the committed table: set S at x8 and x2, Urban100 at x2 only (a large set scored one scale per sitting)
+    table = pd.concat([_table(), _table().assign(scale=2), _table().assign(set="Urban100", scale=2)], ignore_index=True)
+    path = _committed(tmp_path, table)
+    design = {"S": [2, 8, 12.5], "Urban100": [2, 8], "T": [2]}
+    held, left = split_design("sample", path, design)
+    assert held == {"S": [2.0, 8.0], "Urban100": [2.0]}  # T holds nothing: no entry, not an empty list
+    assert left == {"S": [12.5], "Urban100": [8.0], "T": [2.0]}
+    assert design_words(left) == "S at x12.5; Urban100 at x8; T at x2"
+    assert split_design("sample", path, {"S": [8]}) == ({"S": [8.0]}, {})
+    for mode in ("full", "extend"):  # these score every pair
+        assert split_design(mode, path, design) == ({"S": [2.0, 8.0, 12.5], "Urban100": [2.0, 8.0], "T": [2.0]}, {})
+    assert split_design("sample", tmp_path / "none.csv", {"S": [2]}) == ({"S": [2.0]}, {})  # read_scores explains
+    assert split_design("sample", path, {"S": []}) == ({}, {})
+    with pytest.raises(ReproduceError):
+        split_design("fast", path, design)
+
+
+def test_sample_check_is_narrowed_to_the_set_scale_pairs_of_the_design(tmp_path):
+    table = pd.concat([_table(), _table().assign(set="Urban100", scale=2)], ignore_index=True)
+    path = _committed(tmp_path, table)
+    sample = table[table["set"] == "Urban100"].iloc[[0, 3]]  # one image of each method
+    narrowed = settle_scores("sample", sample, path, {}, WEIGHTS, set_scales={"Urban100": [2]})
+    assert len(narrowed.table) == len(table)  # S is not named: every scale of it stays
+    only = settle_scores("sample", sample, path, {}, WEIGHTS, set_scales={"Urban100": [2], "S": []})
+    assert set(only.table["set"]) == {"Urban100"} and len(only.table) == 6
 
 
 def test_resumed_rows_are_the_partial_files_keys_and_only_those_written_count(tmp_path):
