@@ -169,8 +169,9 @@ digests = {k: {"path": str(weights(*v)), "sha256": file_digest(weights(*v))} for
 # what the committed table does not hold yet (sample mode only): left out and named
 # (set, scale) pairs, not sets and scales apart: a set may be held at some of its scales only
 grid, pairs_left = split_design(scores, scores_path, {s: urban_scales if s == "Urban100" else ablation_scales for s in all_sets})
-left_out = {"arm seeds": ", ".join(unscored_weights(scores, scores_path, digests)), "sets and scales": design_words(pairs_left)}
-labels = {k: v for k, v in labels.items() if k not in unscored_weights(scores, scores_path, digests)}
+unscored_arms = unscored_weights(scores, scores_path, digests)
+left_out = {"arm seeds": ", ".join(unscored_arms), "sets and scales": design_words(pairs_left)}
+labels = {k: v for k, v in labels.items() if k not in unscored_arms}
 scored_sets = list(grid)
 if any(left_out.values()):
     display(Markdown("**Not scored yet** (the committed scores do not hold them; `-p scores=extend` scores them): "

@@ -186,8 +186,8 @@ computed, settled = score_and_settle(scores, methods, {m: eval_scales for m in m
                                      extra_metrics=metrics, table_scales=eval_scales, set_scales=grid, progress=print)
 table = settled.table
 if settled.check is not None:
-    display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images x {len(methods)} methods x "
-                     f"{len(eval_scales)} scales) and compared them with the committed scores:\n\n"
+    display(Markdown(f"Recomputed {len(computed)} rows ({computed['image'].nunique()} images, {len(methods)} methods, "
+                     f"the scales each set holds) and compared them with the committed scores:\n\n"
                      + markdown_table(settled.check, ".5f")))
 display(Markdown(f"**Scores**: {settled.source}. Images per set: "
                  + ", ".join(f"{s} {n}" for s, n in table.groupby("set")["image"].nunique().items()) + "."
@@ -313,6 +313,7 @@ for scale in eval_scales:
     part = keyed[keyed["scale"] == float(scale)]
     s = summary_against(part, "LIIF", metrics=("psnr", "ssim", "stlpips", "niqe"), paired=("psnr", "stlpips", "niqe"))
     s.insert(1, "scale", scale)
+    s.insert(2, "sets", "+".join(sorted(part["set"].unique())))  # what this scale pools (Urban100 may hold fewer scales)
     summary.append(s)
 summary = pd.concat(summary, ignore_index=True)
 BEST = {"psnr": "max", "ssim": "max", "stlpips": "min", "niqe": "min"}  # bold: best at each scale
@@ -342,7 +343,14 @@ display(Markdown(markdown_table(per_set, ".3f", best=BEST, within=["set", "scale
 # for perception moves left and down.
 
 # %%
-means = keyed.groupby(["method", "scale"], sort=False)[["psnr", "stlpips", "niqe"]].mean().reset_index()
+# the sets held at every scale, so that each scale's point averages the same images (Urban100 may be held at a few only)
+full_sets = [s for s in eval_sets if {float(x) for x in eval_scales} <= set(grid[s])]
+plane_sets = full_sets or eval_sets
+display(Markdown(f"Means over every scored image of {', '.join(full_sets) if full_sets else scored_words}"
+                 + (f" ({', '.join(s for s in eval_sets if s not in full_sets)} left out: not scored at every scale)"
+                    if full_sets and len(full_sets) < len(eval_sets) else "") + "."))
+means = (keyed[keyed["set"].isin(plane_sets)].groupby(["method", "scale"], sort=False)[["psnr", "stlpips", "niqe"]]
+         .mean().reset_index())
 fig = perception_distortion(means, "psnr", ["stlpips", "niqe"])
 save_figure(fig, "ipf_perception_distortion", figures_dir, run=run)
 plt.show()

@@ -137,16 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> None:
-    from .device import has_bf16_kernels, pick_device
-    from .runner import parse_overrides, run
+    from .device import has_bf16_kernels
+    from .runner import load_profile, parse_overrides, run
 
-    if args.profile != "smoke" and not has_bf16_kernels(pick_device("auto")):
-        # 'sample' and 'extend' score in the committed table's precision (scores.scoring_settings): bf16 for
-        # most tables, whose reference path is hundreds of times slower than fp32 on an AVX2-only CPU
-        print("note: this machine has no fast bf16 kernels (a CPU needs AVX-512 or AMX): a notebook whose committed "
-              "scores were made with bf16 rechecks and extends them in bf16, far slower here than fp32 "
+    overrides = parse_overrides(args.param)
+    mode = overrides.get("scores", load_profile(args.profile)[0].get("scores", "sample"))
+    if mode != "full" and not has_bf16_kernels("cpu"):
+        # 'sample' and 'extend' score in the committed table's precision (scores.scoring_settings), on the CPU: bf16
+        # for most tables, whose reference path is hundreds of times slower than fp32 on an AVX2-only CPU
+        print("note: this CPU has no fast bf16 kernels (it needs AVX-512 or AMX): a notebook whose committed scores "
+              "were made with bf16 rechecks and extends them in bf16, far slower here than fp32 "
               "(benchmarks/bf16_kernels.py measures it); make reproduce is sized for an AMX host", file=sys.stderr)
-    run(args.notebooks, args.profile, parse_overrides(args.param), log=lambda msg: print(msg, flush=True),
+    run(args.notebooks, args.profile, overrides, log=lambda msg: print(msg, flush=True),
         work=Path(args.work).resolve() if args.work else None)  # relative to where the command runs
 
 

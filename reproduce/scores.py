@@ -562,7 +562,8 @@ def settle_scores(mode: str, computed: pd.DataFrame, path: str | Path, provenanc
         table = table[table["scale"].isin([float(s) for s in scales])]
     if set_scales is not None:
         limits = {s: {float(x) for x in xs} for s, xs in set_scales.items()}
-        table = table[[s not in limits or x in limits[s] for s, x in zip(table["set"], table["scale"].astype(float))]]
+        keep = [s not in limits or x in limits[s] for s, x in zip(table["set"], table["scale"].astype(float))]
+        table = table[np.array(keep, dtype=bool)]  # an array: an empty list would select columns, not rows
     pairs, committed_pairs = (set(zip(t["method"], t["seed"].astype(int))) for t in (computed, table))
     if pairs != committed_pairs:
         raise ReproduceError(f"the committed scores in {path} hold methods {sorted(committed_pairs)}, this run scores "

@@ -128,11 +128,14 @@ def test_bf16_on_a_device_without_bf16_kernels_gets_a_note(files, capsys, monkey
 def test_run_on_a_machine_without_bf16_kernels_gets_a_note(capsys, monkeypatch):
     import reproduce.device as dev
 
-    monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: False)
+    asked = []
+    monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: asked.append(str(device)) or False)
     code, _, err = run(capsys, "run", "99", "--profile", "report")  # no such notebook: the note, then the error
     assert code == 2 and "no fast bf16 kernels" in err and "Traceback" not in err
-    code, _, err = run(capsys, "run", "99", "--profile", "smoke")  # the smoke profile scores in fp32 there
-    assert code == 2 and "bf16" not in err
+    assert asked == ["cpu"]  # the notebooks score on the CPU, whatever GPU the machine has
+    for argv in (["--profile", "smoke"], ["--profile", "report", "-p", "scores=full"], ["--profile", "cpu"]):
+        code, _, err = run(capsys, "run", "99", *argv)  # full scoring picks fp32 there ('auto')
+        assert code == 2 and "bf16" not in err, argv
     monkeypatch.setattr(dev, "has_bf16_kernels", lambda device: True)
     code, _, err = run(capsys, "run", "99", "--profile", "report")
     assert code == 2 and "bf16" not in err

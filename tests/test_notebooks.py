@@ -373,6 +373,7 @@ def test_ipf_scores_a_large_set_one_scale_per_sitting(smoke_run, smoke_work, tmp
     scopes = dict(zip(first["scope"].str.extract(r", x(\d+)")[0], first["scope"]))
     assert scopes["2"].startswith(f"{other}, x2") and scopes["4"].startswith("sample, x4")  # each pools what it holds
     summary = pd.read_csv(results / "ipf.csv")
-    assert set(summary["scale"]) == {2, 4}
+    assert set(summary["scale"]) == {2, 4} and set(summary.loc[summary["scale"] == 2, "sets"]) == {str(other)}
     executed = (work / "notebooks" / "06_ipf.ipynb").read_text()
     assert f"sample at x2; {other} at x4" in executed  # named as not scored yet
+    assert f"Means over every scored image of sample at x4; {other} at x2" in executed  # the plane says what it pools

@@ -386,6 +386,8 @@ def test_sample_check_is_narrowed_to_the_set_scale_pairs_of_the_design(tmp_path)
     assert len(narrowed.table) == len(table)  # S is not named: every scale of it stays
     only = settle_scores("sample", sample, path, {}, WEIGHTS, set_scales={"Urban100": [2], "S": []})
     assert set(only.table["set"]) == {"Urban100"} and len(only.table) == 6
+    with pytest.raises(ReproduceError, match="hold methods"):  # nothing left after narrowing: the plain refusal
+        settle_scores("sample", sample, path, {}, WEIGHTS, sets=["T"], set_scales={"T": [8]})
 
 
 def test_resumed_rows_are_the_partial_files_keys_and_only_those_written_count(tmp_path):
