@@ -225,3 +225,23 @@ def test_export_to_official_format_round_trip(tmp_path):
     again = load(tmp_path / "official.pth")  # and our own loader reads it back
     for key, value in model.state_dict().items():
         assert torch.equal(again.state_dict()[key], value), key
+
+
+def test_storing_the_same_weights_again_leaves_the_file_and_its_digest(tmp_path, tiny_spec):
+    import hashlib
+
+    model = make(tiny_spec)
+    save_checkpoint(tmp_path / "m.pt", model, tiny_spec, step=7, provenance={"commit": "abc", "hours": 1.5})
+    ckpt = load_checkpoint(tmp_path / "m.pt")
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    assert save_weights(tmp_path / "w.pt", ckpt) is True
+    first = digest(tmp_path / "w.pt")
+    # torch.save itself is not byte-reproducible: a second file of the same content differs
+    assert save_weights(tmp_path / "other.pt", ckpt) is True and digest(tmp_path / "other.pt") != first
+    assert save_weights(tmp_path / "w.pt", load_checkpoint(tmp_path / "m.pt")) is False  # same content: kept
+    assert digest(tmp_path / "w.pt") == first
+    changed = {**ckpt, "state_dict": {k: v + 1 if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}}
+    assert save_weights(tmp_path / "w.pt", changed) is True and digest(tmp_path / "w.pt") != first
+    assert save_weights(tmp_path / "w.pt", {**changed, "step": 8}) is True  # another step: rewritten
+    (tmp_path / "w.pt").write_bytes(b"torn")  # unreadable: replaced
+    assert save_weights(tmp_path / "w.pt", ckpt) is True and load_checkpoint(tmp_path / "w.pt")["step"] == 7

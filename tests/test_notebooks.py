@@ -358,7 +358,7 @@ def test_ipf_scores_a_large_set_one_scale_per_sitting(smoke_run, smoke_work, tmp
     shutil.copytree(smoke_work, work)
     results = work / "results"
     before = pd.read_csv(results / "scores" / "ipf.csv")
-    # train=False as in the report profile: the smoke profile's train=True would retrain the arms (new digests)
+    # train=False as in the report profile (the smoke profile trains; its finished runs would only be stored again)
     run(["06"], "smoke", {"scores": "extend", "train": False, "eval_sets": [str(other)], "eval_scales": [2]},
         log=lambda m: None, work=work)
     after = pd.read_csv(results / "scores" / "ipf.csv")

@@ -75,6 +75,21 @@ def test_run_folder_is_not_overwritten(tmp_path, tiny_config):
         train(tiny_config(tmp_path / "c", 1), resume=True, log=lambda m: None)
 
 
+def test_storing_a_finished_run_again_keeps_the_weights_file(tmp_path, tiny_config):
+    """train=True over a finished run (06, make train) must not change the stored file's digest."""
+    import hashlib
+
+    from reproduce.engine import train_and_store
+
+    cfg, store = tiny_config(tmp_path / "run", 2), tmp_path / "store" / "m.pt"
+    train_and_store(cfg, store, log=lambda m: None)
+    digest = hashlib.sha256(store.read_bytes()).hexdigest()
+    said = []
+    train_and_store(cfg, store, log=said.append)  # the run is finished: nothing to train, the same weights
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == digest
+    assert any("already holds these weights" in m for m in said)
+
+
 def test_bf16_training_step_runs(tmp_path, tiny_config):
     path = train(tiny_config(tmp_path / "bf", 2, bf16=True), log=lambda m: None)
     assert load_checkpoint(path)["step"] == 2

@@ -272,7 +272,8 @@ def train_and_store(cfg: dict, checkpoint: str | Path, log: Callable[[str], None
     last = train(cfg, resume=(out_dir / "last.pt").exists(), log=log)
     checkpoint = Path(checkpoint)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    save_weights(checkpoint, load_checkpoint(last))
+    if not save_weights(checkpoint, load_checkpoint(last)):
+        log(f"{checkpoint} already holds these weights: kept (its sha256, which committed scores record, stays)")
     write_text_atomic(checkpoint.with_suffix(".log.jsonl"), (out_dir / "log.jsonl").read_text())
     return checkpoint
 

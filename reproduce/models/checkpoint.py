@@ -43,11 +43,38 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: dict, step:
         torch.save(payload, tmp)
 
 
-def save_weights(path: str | os.PathLike, checkpoint: dict) -> None:
-    """Write a weights-only copy of a loaded checkpoint (no optimizer or RNG state)."""
+def save_weights(path: str | os.PathLike, checkpoint: dict) -> bool:
+    """Write a weights-only copy of a loaded checkpoint (no optimizer or RNG state); False if ``path`` holds it already.
+
+    ``torch.save`` is not byte-reproducible (each archive carries a random
+    serialization id), while committed score tables name their weights by
+    the file's sha256: re-storing the same weights (a finished run
+    "resumed" by ``train=True``) would make every table scored with them
+    look stale. So a file whose content is already equal, tensor for tensor,
+    is left as it is.
+    """
     keep = {k: checkpoint[k] for k in ("format", "version", "model", "state_dict", "step", "config", "provenance") if k in checkpoint}
+    if Path(path).is_file():
+        try:
+            if _same(load_checkpoint(path), keep):
+                return False
+        except ReproduceError:
+            pass  # unreadable: replaced below
     with atomic_path(path) as tmp:
         torch.save(keep, tmp)
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Deep equality of checkpoint contents (dicts, lists, tensors by value and dtype, plain data)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype
+                and a.shape == b.shape and bool(torch.equal(a, b)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
