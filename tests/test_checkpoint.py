@@ -29,12 +29,14 @@ def test_atomic_write_keeps_the_old_file(tmp_path, tiny_spec, monkeypatch):
     save_checkpoint(tmp_path / "m.pt", model, tiny_spec, step=1)
     before = (tmp_path / "m.pt").read_bytes()
 
-    def broken_save(obj, f):
-        with open(f, "wb") as fh:
+    from pathlib import Path
+
+    def broken_write(self, data):  # the disk fills up halfway through the file
+        with open(self, "wb") as fh:
             fh.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(torch, "save", broken_save)
+    monkeypatch.setattr(Path, "write_bytes", broken_write)
     with pytest.raises(OSError):
         save_checkpoint(tmp_path / "m.pt", model, tiny_spec, step=2)
     assert (tmp_path / "m.pt").read_bytes() == before
@@ -236,9 +238,18 @@ def test_storing_the_same_weights_again_leaves_the_file_and_its_digest(tmp_path,
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     assert save_weights(tmp_path / "w.pt", ckpt) is True
     first = digest(tmp_path / "w.pt")
-    # torch.save itself is not byte-reproducible: a second file of the same content differs
-    assert save_weights(tmp_path / "other.pt", ckpt) is True and digest(tmp_path / "other.pt") != first
+    # the bytes are a function of the content: another file of the same weights has the same digest
+    assert save_weights(tmp_path / "other.pt", ckpt) is True and digest(tmp_path / "other.pt") == first
     assert save_weights(tmp_path / "w.pt", load_checkpoint(tmp_path / "m.pt")) is False  # same content: kept
+    import zipfile
+
+    committed_style = tmp_path / "old.pt"  # as files were saved before: records named after a random temporary
+    torch.save({k: ckpt[k] for k in ("format", "version", "model", "state_dict", "step", "provenance")},
+               tmp_path / ".old.pt.x1y2z3.tmp.pt")
+    (tmp_path / ".old.pt.x1y2z3.tmp.pt").rename(committed_style)
+    assert zipfile.ZipFile(committed_style).namelist()[0].startswith(".old.pt.x1y2z3")
+    old_digest = digest(committed_style)
+    assert save_weights(committed_style, ckpt) is False and digest(committed_style) == old_digest  # kept as it is
     assert digest(tmp_path / "w.pt") == first
     changed = {**ckpt, "state_dict": {k: v + 1 if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}}
     assert save_weights(tmp_path / "w.pt", changed) is True and digest(tmp_path / "w.pt") != first

@@ -16,6 +16,7 @@ the weights of two mean-shift layers that its forward never uses.
 """
 from __future__ import annotations
 
+import io
 import os
 import pickle
 from pathlib import Path
@@ -39,19 +40,32 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: dict, step:
     """Write our checkpoint atomically. ``extra`` adds optimizer/rng/config/provenance entries."""
     payload = {"format": FORMAT, "version": VERSION, "model": spec, "state_dict": unwrap(model).state_dict(), "step": step}
     payload.update(extra)
+    _save(payload, path)
+
+
+def _save(payload: dict, path: str | os.PathLike) -> None:
+    """``torch.save`` to ``path`` atomically, byte for byte the same for the same content.
+
+    ``torch.save`` to a file names the archive's records after that file, and
+    the atomic write's temporary has a random name: the same weights would
+    get a new sha256 at every save. Serialised in memory the records are
+    named ``archive/`` and the bytes depend on the content only.
+    """
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def save_weights(path: str | os.PathLike, checkpoint: dict) -> bool:
     """Write a weights-only copy of a loaded checkpoint (no optimizer or RNG state); False if ``path`` holds it already.
 
-    ``torch.save`` is not byte-reproducible (each archive carries a random
-    serialization id), while committed score tables name their weights by
-    the file's sha256: re-storing the same weights (a finished run
-    "resumed" by ``train=True``) would make every table scored with them
-    look stale. So a file whose content is already equal, tensor for tensor,
-    is left as it is.
+    Committed score tables name their weights by the file's sha256, and the
+    files committed before :func:`_save` made the bytes a function of the
+    content carry random record names: re-storing the same weights (a
+    finished run "resumed" by ``train=True``) would make every table scored
+    with them look stale. So a file whose content is already equal, tensor
+    for tensor, is left as it is.
     """
     keep = {k: checkpoint[k] for k in ("format", "version", "model", "state_dict", "step", "config", "provenance") if k in checkpoint}
     if Path(path).is_file():
@@ -60,8 +74,7 @@ def save_weights(path: str | os.PathLike, checkpoint: dict) -> bool:
                 return False
         except ReproduceError:
             pass  # unreadable: replaced below
-    with atomic_path(path) as tmp:
-        torch.save(keep, tmp)
+    _save(keep, path)
     return True
 
 
@@ -141,8 +154,7 @@ def export_official(checkpoint: dict, path: str | os.PathLike) -> None:
             sd[f"encoder.{name}.bias"] = sign * mean
     args = {k: v for k, v in spec["args"].items() if k != "fast"}  # ours only
     payload = {"model": {"name": spec["name"], "args": args, "sd": sd}, "epoch": checkpoint.get("step", 0)}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    _save(payload, path)
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
