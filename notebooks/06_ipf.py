@@ -177,8 +177,8 @@ design_scales = eval_scales
 grid, pairs_left = split_design(scores, scores_path, {s: eval_scales for s in eval_sets})
 eval_sets = list(grid)
 eval_scales = [x for x in eval_scales if any(float(x) in xs for xs in grid.values())]
-rectangular = all(xs == [float(x) for x in eval_scales] for xs in grid.values())
-scored_words = ", ".join(eval_sets) if rectangular else design_words(grid)  # which sets hold which scales
+full_sets = [s for s in eval_sets if grid[s] == [float(x) for x in eval_scales]]  # the sets held at every scale
+scored_words = ", ".join(eval_sets) if full_sets == eval_sets else design_words(grid)  # which sets hold which scales
 # One precision for the whole table; the extra metrics at every scale, so every row is scored image by image across the methods
 computed, settled = score_and_settle(scores, methods, {m: eval_scales for m in methods}, eval_sets, digests=digests,
                                      scores_path=scores_path, partial_dir=ipf_run_dir, provenance=run.info,
@@ -344,7 +344,6 @@ display(Markdown(markdown_table(per_set, ".3f", best=BEST, within=["set", "scale
 
 # %%
 # the sets held at every scale, so that each scale's point averages the same images (Urban100 may be held at a few only)
-full_sets = [s for s in eval_sets if {float(x) for x in eval_scales} <= set(grid[s])]
 plane_sets = full_sets or eval_sets
 display(Markdown(f"Means over every scored image of {', '.join(full_sets) if full_sets else scored_words}"
                  + (f" ({', '.join(s for s in eval_sets if s not in full_sets)} left out: not scored at every scale)"
