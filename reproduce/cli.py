@@ -144,10 +144,11 @@ def cmd_run(args) -> None:
     mode = overrides.get("scores", load_profile(args.profile)[0].get("scores", "sample"))
     if mode != "full" and not has_bf16_kernels("cpu"):
         # 'sample' and 'extend' score in the committed table's precision (scores.scoring_settings), on the CPU: bf16
-        # for most tables, whose reference path is hundreds of times slower than fp32 on an AVX2-only CPU
+        # for most tables, emulated on an AVX2-only CPU (reproduce.emulated_bf16) at about fp32's speed
         print("note: this CPU has no fast bf16 kernels (it needs AVX-512 or AMX): a notebook whose committed scores "
-              "were made with bf16 rechecks and extends them in bf16, far slower here than fp32 "
-              "(benchmarks/bf16_kernels.py measures it); make reproduce is sized for an AMX host", file=sys.stderr)
+              "were made with bf16 rechecks and extends them in bf16 emulated by fp32 kernels, slower than fp32 "
+              "and many times slower than on an AMX host (benchmarks/bf16_emulation.py measures it "
+              "against committed scores); make reproduce is sized for an AMX host", file=sys.stderr)
     run(args.notebooks, args.profile, overrides, log=lambda msg: print(msg, flush=True),
         work=Path(args.work).resolve() if args.work else None)  # relative to where the command runs
 
@@ -237,8 +238,9 @@ def warn_slow_bf16(bf16: bool, device) -> None:
     from .device import has_bf16_kernels
 
     if bf16 and not has_bf16_kernels(device):
-        print(f"note: {device} has no fast bf16 kernels (a CPU needs AVX-512 or AMX): --bf16 is much slower than "
-              "fp32 here", file=sys.stderr)
+        how = ("emulated by fp32 kernels (the same arithmetic), slower than fp32 but far faster than this CPU's "
+               "own bf16 path" if str(device).startswith("cpu") else "much slower than fp32 here")
+        print(f"note: {device} has no fast bf16 kernels (a CPU needs AVX-512 or AMX): --bf16 is {how}", file=sys.stderr)
 
 
 def cmd_upscale(args) -> None:

@@ -86,10 +86,32 @@ def resolve_bf16(bf16: bool | str, device: torch.device | str = "cpu") -> bool:
 def autocast_context(device: torch.device | str, bf16: bool):
     """bfloat16 autocast on the device's type (AMX on recent Xeons, tensor cores on GPUs), or a no-op.
 
-    Where the device has no bf16 kernels (:func:`has_bf16_kernels`), bf16 is
-    far slower than fp32: callers choose with :func:`resolve_bf16` ("auto").
+    On a CPU without bf16 kernels (:func:`has_bf16_kernels`) the
+    convolutions and matrix products are emulated
+    (:class:`~reproduce.emulated_bf16.EmulatedBf16`: fp32 kernels on the bf16
+    operands, rounded to bf16), which keeps bf16's arithmetic at about fp32's
+    speed instead of the reference kernels' hundredfold slow-down. Still
+    slower than plain fp32: callers that only want speed choose with
+    :func:`resolve_bf16` ("auto"); bf16 is for matching bf16 results.
     """
     device = torch.device(device)
     if not bf16:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if device.type != "cpu" or has_bf16_kernels(device):
+        return autocast
+    return _emulated(autocast)
+
+
+@contextlib.contextmanager
+def _emulated(autocast):
+    from .emulated_bf16 import EmulatedBf16
+
+    with autocast, EmulatedBf16():
+        yield
+
+
+def bf16_arithmetic(device: torch.device | str = "cpu") -> str:
+    """How bf16 autocast computes on ``device``: ``"native"`` kernels or ``"emulated"`` (:func:`autocast_context`)."""
+    device = torch.device(device)
+    return "emulated" if device.type == "cpu" and not has_bf16_kernels(device) else "native"

@@ -68,5 +68,9 @@ def provenance(device: str | torch.device = "cpu", **extra) -> dict:
     info = {**git_state(), "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__,
             "pillow": PIL.__version__, "device": device_name(device)}
+    if torch.device(device).type == "cpu":  # bf16 results made on this CPU: native kernels, or emulated by fp32 ones
+        from .device import bf16_arithmetic
+
+        info["bf16_kernels"] = bf16_arithmetic(device)
     info.update(extra)
     return info

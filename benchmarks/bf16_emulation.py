@@ -1,0 +1,101 @@
+"""Does emulated bf16 give the committed bf16 scores? Committed rows recomputed in fp32 and in emulated bf16.
+
+On a CPU without bf16 kernels ``reproduce.device.autocast_context`` emulates
+bf16 autocast's convolutions and products with fp32 kernels
+(``reproduce.emulated_bf16``). This script checks that against score rows
+committed with native bf16 (an AMX host): for a few images of one method it
+prints each row's committed PSNR and SSIM and how far fp32 and emulated bf16
+land from them, with the seconds per image. Emulation is forced here, so it
+runs (and checks the same thing) on any CPU; ``--native`` adds the native bf16
+kernels, which take minutes per image on an AVX2-only CPU.
+
+    python benchmarks/bf16_emulation.py [--method LIIF-d --seed 0 --set Set14 --scales 4 12 --images 3]
+
+Needs the datasets (``REPRODUCE_DATA``) and the committed checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from common import RESULTS, save_json
+from reproduce.data import dataset_files
+from reproduce.device import bf16_arithmetic
+from reproduce.emulated_bf16 import EmulatedBf16
+from reproduce.evaluate import score_images
+from reproduce.models import load
+from reproduce.provenance import provenance
+from reproduce.scores import read_table
+
+
+def scored(model, label, set_name, scales, images, bf16, emulate):
+    tic = time.perf_counter()
+    if emulate:
+        before = EmulatedBf16.total
+        with EmulatedBf16():  # on a CPU without bf16 kernels autocast_context adds its own: either one counts
+            rows = score_images(model, label, [set_name], scales, images={set_name: images}, bf16=True)
+        print(f"{label}: {time.perf_counter() - tic:.1f} s, {EmulatedBf16.total - before} ops emulated", flush=True)
+    else:
+        rows = score_images(model, label, [set_name], scales, images={set_name: images}, bf16=bf16)
+        print(f"{label}: {time.perf_counter() - tic:.1f} s", flush=True)
+    return rows[["set", "image", "scale", "psnr", "ssim", "seconds"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scores", default=str(RESULTS / "scores" / "ablations.csv"), help="committed bf16 score table")
+    parser.add_argument("--checkpoint", default=None, help="default: results/checkpoints/ablations/<method>-seed<seed>.pt")
+    parser.add_argument("--method", default="LIIF-d")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", default="Set14")
+    parser.add_argument("--scales", type=float, nargs="+", default=[4.0, 12.0])
+    parser.add_argument("--images", type=int, default=3, help="the first N images of the set")
+    parser.add_argument("--native", action="store_true", help="also the native bf16 kernels (very slow without AVX-512)")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    checkpoint = args.checkpoint or str(RESULTS / "checkpoints" / "ablations" / f"{args.method}-seed{args.seed}.pt")
+    table = read_table(args.scores)
+    committed = table[table["method"].eq(args.method) & table["seed"].eq(args.seed) & table["set"].eq(args.set)]
+    images = [f.stem for f in dataset_files(args.set)[:args.images]]
+    model = load(checkpoint).eval()
+    runs = {"fp32": scored(model, "fp32", args.set, args.scales, images, False, False),
+            "emulated": scored(model, "emulated", args.set, args.scales, images, True, True)}
+    if args.native:
+        runs["native"] = scored(model, "native", args.set, args.scales, images, True, False)
+    merged = committed[["set", "image", "scale", "psnr", "ssim"]]
+    for label, rows in runs.items():
+        merged = merged.merge(rows.rename(columns={c: f"{c}_{label}" for c in ("psnr", "ssim", "seconds")}),
+                              on=["set", "image", "scale"])
+    if merged.empty:
+        raise SystemExit(f"no committed rows of {args.method} seed {args.seed} on {args.set} at {args.scales} in {args.scores}")
+    lines, summary = [], {}
+    for label in runs:
+        merged[f"dpsnr_{label}"] = merged[f"psnr_{label}"] - merged["psnr"]
+        merged[f"dssim_{label}"] = merged[f"ssim_{label}"] - merged["ssim"]
+        summary[label] = {"max_abs_dpsnr": float(merged[f"dpsnr_{label}"].abs().max()),
+                          "mean_dpsnr": float(merged[f"dpsnr_{label}"].mean()),
+                          "max_abs_dssim": float(merged[f"dssim_{label}"].abs().max()),
+                          "seconds": float(merged[f"seconds_{label}"].sum())}
+        lines.append(f"{label:>8}: PSNR - committed: mean {summary[label]['mean_dpsnr']:+.5f} dB, "
+                     f"max |.| {summary[label]['max_abs_dpsnr']:.5f} dB; SSIM max |.| {summary[label]['max_abs_dssim']:.6f}; "
+                     f"{summary[label]['seconds']:.1f} s for {len(merged)} images")
+    columns = ["image", "scale", "psnr"] + [f"dpsnr_{label}" for label in runs] + [f"seconds_{label}" for label in runs]
+    print(merged[columns].to_string(index=False, float_format=lambda v: f"{v:.5f}"))
+    print("\n".join(lines))
+    prov = provenance(torch.device("cpu"))
+    print(f"{prov['device']}; bf16 autocast here: {bf16_arithmetic('cpu')} kernels; committed scores: {args.scores} "
+          f"(the committed table keeps 4 decimals of PSNR)")
+    path = save_json("bf16_emulation", {"method": args.method, "seed": args.seed, "set": args.set,
+                                        "scales": args.scales, "checkpoint": str(Path(checkpoint)),
+                                        "rows": merged.to_dict("records"), "summary": summary, "provenance": prov})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
