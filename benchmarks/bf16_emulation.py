@@ -88,8 +88,8 @@ def main() -> None:
     columns = ["image", "scale", "psnr"] + [f"dpsnr_{label}" for label in runs] + [f"seconds_{label}" for label in runs]
     print(merged[columns].to_string(index=False, float_format=lambda v: f"{v:.5f}"))
     print("\n".join(lines))
-    prov = provenance(torch.device("cpu"))
-    print(f"{prov['device']}; bf16 autocast here: {bf16_arithmetic('cpu')} kernels; committed scores: {args.scores} "
+    prov = provenance(torch.device("cpu"), bf16_kernels="emulated")  # forced here, whatever the CPU has
+    print(f"{prov['device']}; bf16 autocast on this CPU: {bf16_arithmetic('cpu')} kernels; committed scores: {args.scores} "
           f"(the committed table keeps 4 decimals of PSNR)")
     path = save_json("bf16_emulation", {"method": args.method, "seed": args.seed, "set": args.set,
                                         "scales": args.scales, "checkpoint": str(Path(checkpoint)),

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the table to this CSV file")
     p.add_argument("--limit", type=positive_int, help="only the first N images of each set")
     p.add_argument("--chunk", type=positive_int, default=30000, help="queries decoded at once")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast with AMX, AVX-512 or a GPU; much slower than fp32 on a CPU without them)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast with AMX, AVX-512 or a GPU; on a CPU without them emulated by fp32 kernels, slower than fp32)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
 
     p = sub.add_parser("upscale", help="super-resolve one image, or many (a folder, a glob or several files)")
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--skip-existing", action="store_true", help="in a batch, keep existing outputs and do the rest")
     p.add_argument("--chunk", type=positive_int, default=30000, help="queries decoded at once")
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast with AMX, AVX-512 or a GPU; much slower than fp32 on a CPU without them)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast with AMX, AVX-512 or a GPU; on a CPU without them emulated by fp32 kernels, slower than fp32)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p = sub.add_parser("run", help="execute notebooks with papermill (the report pipeline)")
     p.add_argument("notebooks", nargs="*", help="notebooks to run (e.g. 01 02_train); default: all, in order")
@@ -144,7 +144,7 @@ def cmd_run(args) -> None:
     mode = overrides.get("scores", load_profile(args.profile)[0].get("scores", "sample"))
     if mode != "full" and not has_bf16_kernels("cpu"):
         # 'sample' and 'extend' score in the committed table's precision (scores.scoring_settings), on the CPU: bf16
-        # for most tables, emulated on an AVX2-only CPU (reproduce.emulated_bf16) at about fp32's speed
+        # for most tables, emulated on an AVX2-only CPU (reproduce.emulated_bf16) in about 1.3x fp32's time
         print("note: this CPU has no fast bf16 kernels (it needs AVX-512 or AMX): a notebook whose committed scores "
               "were made with bf16 rechecks and extends them in bf16 emulated by fp32 kernels, slower than fp32 "
               "and many times slower than on an AMX host (benchmarks/bf16_emulation.py measures it "
@@ -238,8 +238,8 @@ def warn_slow_bf16(bf16: bool, device) -> None:
     from .device import has_bf16_kernels
 
     if bf16 and not has_bf16_kernels(device):
-        how = ("emulated by fp32 kernels (the same arithmetic), slower than fp32 but far faster than this CPU's "
-               "own bf16 path" if str(device).startswith("cpu") else "much slower than fp32 here")
+        how = ("emulated by fp32 kernels (bf16 arithmetic up to the order of fp32 additions), slower than fp32 but "
+               "far faster than this CPU's own bf16 kernels" if str(device).startswith("cpu") else "much slower than fp32 here")
         print(f"note: {device} has no fast bf16 kernels (a CPU needs AVX-512 or AMX): --bf16 is {how}", file=sys.stderr)
 
 

@@ -2,13 +2,28 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import _get_current_dispatch_mode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode
 
 import reproduce.device as dev
 import reproduce.emulated_bf16 as emu
 from conftest import liif_spec
 from reproduce.engine import upscale
 from reproduce.models import make
+
+
+class KernelLog(TorchDispatchMode):
+    """Records the floating dtypes of the operands of every emulated-kind op that reaches it."""
+
+    def __init__(self):
+        super().__init__()
+        self.operands = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in emu.EMULATED_OPS:
+            self.operands.append({a.dtype for a in (*args, *kwargs.values())
+                                  if isinstance(a, torch.Tensor) and a.is_floating_point()})
+        return func(*args, **kwargs)
 
 
 def rounded(t):
@@ -29,7 +44,8 @@ def test_each_emulated_op_is_the_fp32_op_on_bf16_operands_rounded_once():
         "baddbmm": torch.baddbmm(rounded(r), rounded(p), rounded(q)).to(torch.bfloat16),
         "conv_transpose": F.conv_transpose2d(rounded(x), rounded(w.transpose(0, 1)), padding=1).to(torch.bfloat16),
     }
-    with torch.autocast("cpu", dtype=torch.bfloat16), emu.EmulatedBf16() as mode:
+    below = KernelLog()  # entered first, so it sees what the emulation hands to the kernels
+    with torch.autocast("cpu", dtype=torch.bfloat16), below, emu.EmulatedBf16() as mode:
         got = {
             "conv": F.conv2d(x, w, b, padding=1),
             "linear": F.linear(a, m, bias),
@@ -39,6 +55,10 @@ def test_each_emulated_op_is_the_fp32_op_on_bf16_operands_rounded_once():
             "conv_transpose": F.conv_transpose2d(x, w.transpose(0, 1), padding=1),
         }
     assert mode.emulated == len(expected) and emu.EmulatedBf16.total >= len(expected)
+    # every convolution and product reached its kernel with fp32 operands: the fast fp32 kernels ran,
+    # whatever the native bf16 kernels of this CPU would have returned
+    assert len(below.operands) == len(expected)
+    assert all(dtypes == {torch.float32} for dtypes in below.operands), below.operands
     for name, want in expected.items():
         assert got[name].dtype == torch.bfloat16, name
         assert torch.equal(got[name], want), name
@@ -51,6 +71,15 @@ def test_fp32_ops_and_other_ops_pass_through_untouched():
         z = torch.relu(y) + 1
     assert mode.emulated == 0 and y.dtype == torch.float32
     assert torch.equal(z, torch.relu(F.conv2d(x, w)) + 1)
+
+
+def test_mixed_fp32_and_bf16_operands_stay_the_error_they_are():
+    a, b = torch.randn(4, 3), torch.randn(3, 2, dtype=torch.bfloat16)
+    with pytest.raises(RuntimeError) as native:
+        torch.mm(a, b)
+    with emu.EmulatedBf16() as mode, pytest.raises(RuntimeError) as emulated:
+        torch.mm(a, b)
+    assert mode.emulated == 0 and str(emulated.value) == str(native.value)
 
 
 @pytest.mark.parametrize("fast", [True, False])
