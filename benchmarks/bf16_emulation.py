@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -31,16 +32,26 @@ from reproduce.provenance import provenance
 from reproduce.scores import read_table
 
 
-def scored(model, label, set_name, scales, images, bf16, emulate):
-    tic = time.perf_counter()
-    if emulate:
-        before = EmulatedBf16.total
-        with EmulatedBf16():  # on a CPU without bf16 kernels autocast_context adds its own: either one counts
-            rows = score_images(model, label, [set_name], scales, images={set_name: images}, bf16=True)
-        print(f"{label}: {time.perf_counter() - tic:.1f} s, {EmulatedBf16.total - before} ops emulated", flush=True)
-    else:
+@contextmanager
+def native_kernels():
+    """bf16 on this CPU's own kernels, even where ``autocast_context`` would emulate them."""
+    import reproduce.device as device
+
+    chosen = device.bf16_arithmetic
+    device.bf16_arithmetic = lambda *args: "native"
+    try:
+        yield
+    finally:
+        device.bf16_arithmetic = chosen
+
+
+def scored(model, label, set_name, scales, images, bf16, emulate=False):
+    """Score rows of ``model`` in fp32, bf16 (``emulate``: emulated whatever the CPU has, else its native kernels)."""
+    tic, before = time.perf_counter(), EmulatedBf16.total
+    # emulating, an own mode counts the ops whether or not autocast_context adds one beneath it
+    with EmulatedBf16() if emulate else native_kernels():
         rows = score_images(model, label, [set_name], scales, images={set_name: images}, bf16=bf16)
-        print(f"{label}: {time.perf_counter() - tic:.1f} s", flush=True)
+    print(f"{label}: {time.perf_counter() - tic:.1f} s, {EmulatedBf16.total - before} ops emulated", flush=True)
     return rows[["set", "image", "scale", "psnr", "ssim", "seconds"]]
 
 
@@ -64,10 +75,10 @@ def main() -> None:
     committed = table[table["method"].eq(args.method) & table["seed"].eq(args.seed) & table["set"].eq(args.set)]
     images = [f.stem for f in dataset_files(args.set)[:args.images]]
     model = load(checkpoint).eval()
-    runs = {"fp32": scored(model, "fp32", args.set, args.scales, images, False, False),
-            "emulated": scored(model, "emulated", args.set, args.scales, images, True, True)}
+    runs = {"fp32": scored(model, "fp32", args.set, args.scales, images, bf16=False),
+            "emulated": scored(model, "emulated", args.set, args.scales, images, bf16=True, emulate=True)}
     if args.native:
-        runs["native"] = scored(model, "native", args.set, args.scales, images, True, False)
+        runs["native"] = scored(model, "native", args.set, args.scales, images, bf16=True)
     merged = committed[["set", "image", "scale", "psnr", "ssim"]]
     for label, rows in runs.items():
         merged = merged.merge(rows.rename(columns={c: f"{c}_{label}" for c in ("psnr", "ssim", "seconds")}),

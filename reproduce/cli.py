@@ -235,11 +235,12 @@ def cmd_eval(args) -> None:
 
 def warn_slow_bf16(bf16: bool, device) -> None:
     """A note on stderr when --bf16 is asked for on a device whose bf16 is slower than fp32."""
-    from .device import has_bf16_kernels
+    from .device import bf16_arithmetic, has_bf16_kernels
 
     if bf16 and not has_bf16_kernels(device):
         how = ("emulated by fp32 kernels (bf16 arithmetic up to the order of fp32 additions), slower than fp32 but "
-               "far faster than this CPU's own bf16 kernels" if str(device).startswith("cpu") else "much slower than fp32 here")
+               "far faster than this CPU's own bf16 kernels" if bf16_arithmetic(device) == "emulated"
+               else "much slower than fp32 here")
         print(f"note: {device} has no fast bf16 kernels (a CPU needs AVX-512 or AMX): --bf16 is {how}", file=sys.stderr)
 
 

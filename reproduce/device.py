@@ -99,9 +99,7 @@ def autocast_context(device: torch.device | str, bf16: bool):
     if not bf16:
         return contextlib.nullcontext()
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    if device.type != "cpu" or has_bf16_kernels(device):
-        return autocast
-    return _emulated(autocast)
+    return _emulated(autocast) if bf16_arithmetic(device) == "emulated" else autocast
 
 
 @contextlib.contextmanager
