@@ -7,6 +7,7 @@ so. Notebooks add their own columns (e.g. IPF's frozen-LIIF check) to these.
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 import pandas as pd
@@ -93,7 +94,29 @@ def budget_table(checkpoints: dict[str, str | Path], label: str = "method") -> p
 
     The "resumed at step" column is kept only when some run was resumed.
     """
-    return without_unused_resume_column(pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()]))
+    table = pd.DataFrame([{label: name, **budget_row(path)} for name, path in checkpoints.items()])
+    return without_unused_resume_column(with_integer_counts(table))
+
+
+COUNT_COLUMNS = ("steps", "batch", "seed", "resumed at step", "hr patch")  # whole numbers by nature
+
+
+def with_integer_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its :data:`COUNT_COLUMNS` as whole numbers (Python ints, NaN where missing).
+
+    A missing checkpoint's row leaves NaN in these columns, which makes pandas
+    store the whole column as float, and the report printed "seed 0.000",
+    "steps 6000.000". A column holding a fractional value is left as it is.
+    """
+    table = table.copy()
+    for col in COUNT_COLUMNS:
+        if col not in table:
+            continue
+        values = table[col]
+        if not all(isinstance(v, numbers.Real) and float(v).is_integer() for v in values.dropna()):
+            continue
+        table[col] = pd.Series([int(v) if pd.notna(v) else math.nan for v in values], index=table.index, dtype=object)
+    return table
 
 
 def without_unused_resume_column(table: pd.DataFrame) -> pd.DataFrame:

@@ -93,7 +93,7 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
     Missing checkpoints get a row saying so; the "resumed at step" column
     only where some arm was resumed.
     """
-    from .budget import budget_row, without_unused_resume_column
+    from .budget import budget_row, with_integer_counts, without_unused_resume_column
 
     base = load_checkpoint(liif_checkpoint)["state_dict"]
     rows = []
@@ -113,7 +113,7 @@ def budget_table(checkpoints: dict[str, Path], liif_checkpoint: str | Path) -> p
                         "losses": f"perc 1 + adv {g['adv_weight']:g} + {g['pixel_loss']} {g['pixel_weight']:g}",
                         "LIIF weights vs committed": frozen})
         rows.append(row)
-    return without_unused_resume_column(pd.DataFrame(rows))
+    return without_unused_resume_column(with_integer_counts(pd.DataFrame(rows)))
 
 
 def _tests(label: str) -> str:

@@ -1,7 +1,10 @@
 """The training budget read from checkpoints (reproduce.budget)."""
 from pathlib import Path
 
-from reproduce.budget import _validation, budget_row
+import pandas as pd
+
+from reproduce.budget import _validation, budget_row, budget_table, with_integer_counts
+from reproduce.report import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,3 +60,21 @@ def test_budget_row_of_a_resumed_run_adds_the_logged_earlier_processes():
     liif = ROOT / "results/checkpoints/edsr-baseline-liif.pt"
     assert "resumed at step" in ipf_study.budget_table({"IPF-nodual": path}, liif)  # IPF's own table: the same rule
     assert "resumed at step" not in ipf_study.budget_table({"IPF": ROOT / "results/checkpoints/ipf.pt"}, liif)
+
+
+def test_a_missing_checkpoint_does_not_turn_counts_into_floats():
+    table = budget_table({"LIIF": ROOT / "results/checkpoints/edsr-baseline-liif.pt", "absent": ROOT / "none.pt"})
+    row = markdown_table(table).splitlines()[2]  # the LIIF row
+    cells = dict(zip(table.columns, (c.strip() for c in row.strip("|").split("|"))))
+    assert cells["steps"] == str(table.at[0, "steps"]) and "." not in cells["steps"]
+    assert cells["seed"] == "0" and cells["batch"] == "16"
+    assert markdown_table(table).splitlines()[3].count("| - ") >= 5  # the missing row: dashes, not "nan"
+    assert "16," in table.to_csv(index=False).splitlines()[1]  # the CSV too
+
+
+def test_integer_counts_leave_fractional_and_text_columns_alone():
+    table = with_integer_counts(pd.DataFrame({"steps": [100.0, float("nan")], "batch": [1.5, 2.0],
+                                              "hours": [1.0, 2.0], "seed": ["a", "b"]}))
+    assert table["steps"].tolist()[0] == 100 and type(table["steps"].tolist()[0]) is int
+    assert pd.isna(table["steps"].tolist()[1])
+    assert table["batch"].tolist() == [1.5, 2.0] and table["hours"].dtype == float and table["seed"].tolist() == ["a", "b"]
