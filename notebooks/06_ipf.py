@@ -84,8 +84,8 @@ from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.errors import ReproduceError
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import (by_method_and_seed, check_mode, design_words, scoring_settings, split_design,
-                              unscored_weights)
+from reproduce.scores import (by_method_and_seed, check_mode, design_words, scales_held, scoring_settings,
+                              split_design, unscored_weights)
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -176,7 +176,7 @@ digests = {m: {"path": str(p), "sha256": file_digest(p)} for m, p in {**baseline
 design_scales = eval_scales
 grid, pairs_left = split_design(scores, scores_path, {s: eval_scales for s in eval_sets})
 eval_sets = list(grid)
-eval_scales = [x for x in eval_scales if any(float(x) in xs for xs in grid.values())]
+eval_scales = scales_held(eval_scales, grid)
 full_sets = [s for s in eval_sets if grid[s] == [float(x) for x in eval_scales]]  # the sets held at every scale
 scored_words = ", ".join(eval_sets) if full_sets == eval_sets else design_words(grid)  # which sets hold which scales
 # One precision for the whole table; the extra metrics at every scale, so every row is scored image by image across the methods
@@ -253,7 +253,7 @@ seeds_path = Path(scores_dir) / "ipf_seeds.csv"
 # seed 0's rows come from the main table; in sample mode what the seeds' committed table lacks is left out and named
 noise_grid, seeds_left_out = split_design(scores, seeds_path, {s: grid[s] for s in noise_sets if s in grid})
 noise_sets = list(noise_grid)
-noise_scales = [x for x in eval_scales if any(float(x) in xs for xs in noise_grid.values())]
+noise_scales = scales_held(eval_scales, noise_grid)
 seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in seed_paths.items() if p.is_file()}
 unscored_seeds = unscored_weights(scores, seeds_path, seed_digests)
 seed_labels = [k for k in seed_digests if k not in unscored_seeds]

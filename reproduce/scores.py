@@ -192,6 +192,16 @@ def split_design(mode: str, path: str | Path,
     return {s: xs for s, xs in held.items() if xs}, {s: xs for s, xs in left.items() if xs}
 
 
+def scales_held(scales: Iterable, grid: dict[str, Iterable[float]]) -> list:
+    """The entries of ``scales`` that some set of ``grid`` (as :func:`split_design` returns) holds.
+
+    In ``scales``' order and as given (a notebook's ``4`` stays ``4``), so
+    tables and captions keep the scales as the notebook wrote them.
+    """
+    held = {float(x) for xs in grid.values() for x in xs}
+    return [x for x in scales if float(x) in held]
+
+
 def design_words(pairs: dict[str, Iterable[float]]) -> str:
     """``{"Urban100": [4, 12]}`` -> ``"Urban100 at x4, x12"`` (``"; "`` between sets), for a notebook's notes."""
     return "; ".join(f"{s} at {', '.join(f'x{float(x):g}' for x in xs)}" for s, xs in pairs.items())

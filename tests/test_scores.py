@@ -11,7 +11,8 @@ from reproduce.errors import ReproduceError
 from reproduce.metrics import psnr
 from reproduce.perceptual import load_stlpips
 from reproduce.scores import compare_recomputed, fixed_sample, read_scores, score_methods, settle_scores, weights_id, write_scores
-from reproduce.scores import design_words, images_to_score, partial_path, scoring_settings, split_design, unscored_sets
+from reproduce.scores import design_words, images_to_score, partial_path, scales_held, scoring_settings, split_design
+from reproduce.scores import unscored_sets
 
 
 def test_fixed_sample_is_stable_and_keeps_the_required_names():
@@ -369,6 +370,8 @@ def test_split_design_holds_only_the_committed_set_scale_pairs_in_sample_mode(tm
     assert held == {"S": [2.0, 8.0], "Urban100": [2.0]}  # T holds nothing: no entry, not an empty list
     assert left == {"S": [12.5], "Urban100": [8.0], "T": [2.0]}
     assert design_words(left) == "S at x12.5; Urban100 at x8; T at x2"
+    assert scales_held([2, 8, 12.5, 30], held) == [2, 8]  # the notebook's values, in its order
+    assert scales_held([8, 2], {"Urban100": [2.0]}) == [2] and scales_held([2], {}) == []
     assert split_design("sample", path, {"S": [8]}) == ({"S": [8.0]}, {})
     for mode in ("full", "extend"):  # these score every pair
         assert split_design(mode, path, design) == ({"S": [2.0, 8.0, 12.5], "Urban100": [2.0, 8.0], "T": [2.0]}, {})
