@@ -358,7 +358,9 @@ display(Markdown("\n".join(c.sentence() for c in claims)))
 # %% [markdown]
 # ## What these comparisons rest on
 #
-# * **Budgets.** Every model saw the same 291 images, for the hours of the
+# * **Budgets.** Every model saw the same 291 images (SRCNN, SRResNet and
+#   SRGAN, trained on 96-px HR patches, 290 of them: one T91 image is
+#   smaller than the patch), for the hours of the
 #   budget table: a small fraction of LIIF's and MetaSR's published
 #   schedules (10^6 steps), far less than SRCNN's and SRGAN's ImageNet-scale
 #   training. Absolute numbers are therefore not comparable with the

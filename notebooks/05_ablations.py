@@ -139,12 +139,13 @@ if missing:
 # Every available arm and seed on every image of the sets at their scales
 # (the fixed-scale networks at their own scale only). The design is about
 # 500 output megapixels per LIIF arm and seed. `bf16 = "auto"` scores in
-# bf16 on a CPU with bf16 kernels (AMX or AVX-512 BF16): the committed
+# bf16 on a CPU with bf16 kernels (AMX or AVX-512, `device.has_bf16_kernels`): the committed
 # inference benchmark (`results/benchmarks/infer.json`, ×12 rows; its
 # record predates CPU names, and bf16 five times faster implies such a
 # CPU) measured about 2.2 s per output megapixel in bf16 against 11 s in
-# fp32; on a CPU without them bf16 is about 9× slower than fp32
-# (`results/benchmarks/bf16_kernels.json`) and `auto` means fp32. Each
+# fp32; on a CPU without them bf16 is 7-10× slower than fp32 (two AMD
+# EPYCs with AVX2 only; `results/benchmarks/bf16_kernels.json` holds the
+# 6.7-7.7× of one) and `auto` means fp32. Each
 # row's `seconds` column records what scoring took. Every arm is scored in
 # the same precision, and the check below measures whether bf16 moves
 # the paired differences the verdicts rest on. `full` writes the per-image table

@@ -302,8 +302,9 @@ else:
 # 95 % bootstrap interval over images; `wins` is the fraction of images on
 # which the method is better than LIIF (higher PSNR/SSIM, lower ST-LPIPS/
 # NIQE). Every network here is one trained model, so the intervals cover the
-# choice of images, not training noise (IPF's is measured above and read
-# in the claims; LIIF's seed-to-seed spread is `05_ablations`' job). The IPF paper gives no table we can set
+# choice of images, not training noise (IPF's is measured above where its
+# extra seeds are scored, and the claims then read it; LIIF's seed-to-seed
+# spread is `05_ablations`' job). The IPF paper gives no table we can set
 # beside these (its numbers are on other data and metrics).
 
 # %%
@@ -359,7 +360,7 @@ plt.show()
 #
 # Each row: the LR input whole (the yellow box is the crop), then the crop
 # of each output at 1:1 with its own PSNR (RGB, on the crop) and ST-LPIPS
-# (alex, on the crop). Two images, at ×4 and ×8, each shown once.
+# (alex, on the crop). Two images, each at ×4 and at ×8 (four sheets).
 
 # %%
 crop_methods = {name: methods[name][0] for name in ["LIIF", "IPF", "SRGAN"] if name in methods}
@@ -447,7 +448,8 @@ else:
 # (`reproduced` when the interval excludes zero in the claimed direction,
 # `contradicted` when it excludes zero the other way, `within noise`
 # otherwise, and also when the difference does not exceed the
-# training-noise floor measured above, which the scope names; `not
+# training-noise floor measured above where IPF's seeds are scored, which
+# the scope names; `not
 # tested` when an arm has no checkpoint). Saved for the
 # study's claims ledger (`09_summary`). These are 9 claims at each scale,
 # each with its own 95 % interval and no correction for testing many: about

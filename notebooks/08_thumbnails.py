@@ -3,7 +3,7 @@
 #
 # **Question.** One of the study's source reports asks for a concrete use:
 # a 100×100 thumbnail upscaled ×8 to 800×800. Which of bicubic, SRCNN,
-# MetaSR and LIIF gives the best 800×800 image, by how
+# MetaSR, LIIF and IPF gives the best 800×800 image, by how
 # much, and at what cost per image on this CPU?
 #
 # **Answer** (computed at the end of the notebook): see the closing section;

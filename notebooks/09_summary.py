@@ -14,8 +14,9 @@
 # is measured, which the claim's scope then says) and *not tested*. Where a
 # comparison rests on one trained model per method the interval covers the
 # choice of test images, not training noise (LIIF's seed-to-seed spread,
-# measured in `05_ablations`, is the only measure of it;
-# `results/ablations_noise.md`). This notebook
+# measured in `05_ablations`, `results/ablations_noise.md`, and IPF's,
+# measured in `06_ipf` where its extra seeds are scored,
+# `results/ipf_noise.md`, are the measures of it). This notebook
 # computes nothing new: it reads what the others wrote, so it is only as
 # current as their last run (each table's provenance says when and at which
 # commit).
