@@ -62,6 +62,9 @@ def test_write_and_read_scores_round_trip(tmp_path):
     back, prov = read_scores(path)
     assert prov == {"commit": "abc"} and list(back.columns[:7]) == ["method", "seed", "set", "image", "scale", "psnr", "ssim"]
     assert np.allclose(back["psnr"], _table()["psnr"])
+    # a run record's duration at an earlier table is not the scoring's: left out
+    _, prov = read_scores(write_scores(_table(), tmp_path / "d.csv", {"commit": "abc", "duration_s": 13.8}))
+    assert prov == {"commit": "abc"}
     with pytest.raises(ReproduceError, match="no committed scores"):
         read_scores(tmp_path / "missing.csv")
     with pytest.raises(ValueError, match="lacks column"):
