@@ -54,7 +54,7 @@ def has_bf16_kernels(device: torch.device | str) -> bool:
     CUDA: the GPU supports bf16. CPU: oneDNN has its bf16 kernels, which need
     AVX-512 (BW/VL/DQ) or AMX. Without them oneDNN falls back to a slow
     path: on an AMD EPYC with AVX2 only (2026-12-04, one thread) the
-    EDSR-baseline encoder ran about 8-9x slower in bf16 than in fp32
+    EDSR-baseline encoder ran 8-10x slower in bf16 than in fp32
     (``benchmarks/bf16_kernels.py`` measures it on any machine).
     """
     device = torch.device(device)
