@@ -606,10 +606,18 @@ def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: d
     resumed = _count_resumed(new, resumed)
     written = pd.concat([carried.rows, new], ignore_index=True) if len(carried.rows) else new
     parts = carried.parts + ([_part(provenance, new, resumed, key)] if len(new) else [])
-    write_scores(written, path, {**provenance, "checkpoints": {**carried.checkpoints, **checkpoints}, "parts": parts,
-                                 "computed": f"{len(new)} rows computed in this run{_resumed_words(resumed)}, "
-                                             f"{len(written) - len(new)} carried over from earlier runs with the "
-                                             "same weights"})
+    recorded = {**carried.checkpoints, **checkpoints}
+    # A run that adds and drops nothing leaves the file as it is: rewritten, its
+    # provenance would name this run's commit, time and device for rows it
+    # did not compute (each run's share is in ``parts``, but the head is what
+    # a reader sees first), and lose the last computing run's summary.
+    unchanged = (not len(new) and not carried.dropped and path.is_file()
+                 and recorded == (read_scores(path)[1].get("checkpoints") or {}))
+    if not unchanged:
+        write_scores(written, path, {**provenance, "checkpoints": recorded, "parts": parts,
+                                     "computed": f"{len(new)} rows computed in this run{_resumed_words(resumed)}, "
+                                                 f"{len(written) - len(new)} carried over from earlier runs with the "
+                                                 "same weights"})
     reused = len(computed) - len(new)
     earlier = "; ".join(f"{', '.join(p['rows'])} at commit {str(p.get('commit'))[:10]} on {p.get('device', '?')}"
                         for p in carried.parts)
@@ -618,7 +626,7 @@ def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: d
               + _resumed_words(resumed)
               + (f", {reused} carried over from the committed scores of the same weights ({earlier})" if reused else "")
               + (f"; committed rows of {', '.join(carried.dropped)} dropped (weights changed)" if carried.dropped else "")
-              + f"; `{path}` now holds {len(written)} rows")
+              + (f"; `{path}` unchanged ({len(written)} rows)" if unchanged else f"; `{path}` now holds {len(written)} rows"))
     return SettledScores(_as_written(computed.reset_index(drop=True), path), source)
 
 

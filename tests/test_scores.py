@@ -242,6 +242,18 @@ def test_settle_scores_extend_writes_carried_plus_new_rows_with_each_runs_share(
         settle_scores("sample", _table().iloc[[0]], path, {}, WEIGHTS)
 
 
+def test_settle_scores_extend_that_adds_nothing_leaves_the_file_as_it_was(tmp_path):
+    path = _committed(tmp_path)
+    before = (path.read_bytes(), path.with_suffix(".provenance.json").read_bytes())
+    carried = _table().query("method == 'LIIF'")  # every row already committed with the same weights
+    settled = settle_scores("extend", carried, path, {"commit": "fedcba987654", "device": "gpu"}, WEIGHTS)
+    assert (path.read_bytes(), path.with_suffix(".provenance.json").read_bytes()) == before
+    assert "unchanged (6 rows)" in settled.source and len(settled.table) == 3
+    # new weights for a method (its rows dropped) or a new method's weights are changes: written
+    settle_scores("extend", carried.iloc[:0], path, {"commit": "fedcba987654"}, {**WEIGHTS, "IPF": {"sha256": "ee"}})
+    assert read_scores(path)[1]["commit"] == "fedcba987654"
+
+
 def test_settle_scores_sample_refuses_a_table_with_other_methods(tmp_path):
     path = _committed(tmp_path)
     with pytest.raises(ReproduceError, match="hold methods"):
