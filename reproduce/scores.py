@@ -13,7 +13,7 @@ pays for a sample.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -393,12 +393,15 @@ class CarriedScores:
     carried methods (``{method: {"path", "sha256"}}``); ``parts``: the runs
     that computed them, one dict each (``rows`` per method, ``commit``,
     ``dirty``, ``time``, ``device`` and library versions); ``dropped``: the
-    methods whose committed rows were left out because their weights changed.
+    methods whose committed rows were left out because their weights changed;
+    ``recorded``: every digest the committed provenance records (rows or
+    not), so an extending run can tell whether it changes the file.
     """
     rows: pd.DataFrame
     checkpoints: dict[str, dict]
     parts: list[dict]
     dropped: list[str]
+    recorded: dict[str, dict] = field(default_factory=dict)
 
 
 def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0, key: Callable[[str, int], str] = by_method) -> dict:
@@ -461,7 +464,7 @@ def carried_rows(path: str | Path, checkpoints: dict[str, dict],
     parts = committed.get("parts") or [_part(committed, table, key=key)]
     parts = [{**p, "rows": {m: n for m, n in p["rows"].items() if m in kept}} for p in parts]
     return CarriedScores(rows, {m: d for m, d in recorded.items() if m in kept}, [p for p in parts if p["rows"]],
-                         sorted(set(weights[~keep])))
+                         sorted(set(weights[~keep])), recorded)
 
 
 def images_left(carried: CarriedScores | None, method: str, seed: int, names: Iterable[str],
@@ -611,8 +614,7 @@ def _extend(computed: pd.DataFrame, path: Path, provenance: dict, checkpoints: d
     # provenance would name this run's commit, time and device for rows it
     # did not compute (each run's share is in ``parts``, but the head is what
     # a reader sees first), and lose the last computing run's summary.
-    unchanged = (not len(new) and not carried.dropped and path.is_file()
-                 and recorded == (read_scores(path)[1].get("checkpoints") or {}))
+    unchanged = not len(new) and not carried.dropped and path.is_file() and recorded == carried.recorded
     if not unchanged:
         write_scores(written, path, {**provenance, "checkpoints": recorded, "parts": parts,
                                      "computed": f"{len(new)} rows computed in this run{_resumed_words(resumed)}, "
