@@ -286,11 +286,9 @@ def resumed_rows(partial: str | Path | None) -> frozenset[tuple]:
 def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
     """Write a score table (CSV) and ``<stem>.provenance.json`` beside it, atomically.
 
-    ``provenance`` is a notebook's run record (``report.Run.info``); its
-    ``duration_s`` is left out: ``Run.finish`` sets it whenever a table is
-    saved, so here it would be the run's age at some earlier table (13.8 s
-    for a 1.5-hour scoring run), not the scoring's time, which the rows'
-    ``seconds`` column records.
+    ``provenance`` is a notebook's run record (``report.Run.info``); a
+    ``duration_s`` in it is left out (a run's age when some table was saved,
+    not the scoring's time, which the rows' ``seconds`` column records).
     """
     provenance = {k: v for k, v in provenance.items() if k != "duration_s"}
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]

@@ -91,3 +91,18 @@ def test_saved_tables_carry_their_caption_and_marks(tmp_path):
     md = (tmp_path / "t.md").read_text()
     assert md.startswith("**Ours**, on 2 images; paper: none.") and "**31.000**" in md and "99_probe" in md
     assert list(pd.read_csv(tmp_path / "t.csv")["psnr"]) == [30.0, 31.0]  # the CSV holds the plain numbers
+
+
+def test_saved_tables_stamp_their_duration_without_changing_the_run_record(tmp_path):
+    """A table's provenance gets the run's age; ``run.info``, which notebooks pass on as the
+    provenance of score tables, does not keep that age (it would be stale there)."""
+    import json
+
+    import pandas as pd
+
+    from reproduce.report import Run, save_table
+
+    run = Run("99_probe", "smoke")
+    save_table(pd.DataFrame({"psnr": [30.0]}), "t", tmp_path, run)
+    assert json.loads((tmp_path / "t.provenance.json").read_text())["duration_s"] >= 0
+    assert "duration_s" not in run.info and run.finish()["notebook"] == "99_probe"
