@@ -432,7 +432,9 @@ def _judged(row: dict, sign: int, noise, set_name: str, scale: float, paired_see
     The verdict is :func:`reproduce.stats.verdict` of the interval, turned to
     "within noise" when |delta| does not exceed the seed-noise floor
     (:func:`claim_noise`), which the scope then says (the ledger carries the
-    scope, not the floor); ``noise_floor`` and ``detectable`` are recorded.
+    scope, not the floor), as it says when no floor is measured (NaN) under a
+    "reproduced" or "contradicted"; ``noise_floor`` and ``detectable`` are
+    recorded.
     """
     return _judged_against(row, sign, *claim_noise(noise, set_name, scale, paired_seeds))
 
@@ -448,6 +450,8 @@ def _judged_against(row: dict, sign: int, floor: float, detectable: float) -> di
     said = floor_verdict(interval, float(row["delta"]), floor)
     if said != interval:
         row = {**row, "scope": f"{row['scope']}; |delta| within the seed-noise floor of {floor:.3f} dB"}
+    elif floor != floor and said in ("reproduced", "contradicted"):  # NaN: the verdict rests on the images alone
+        row = {**row, "scope": f"{row['scope']}; seed-noise floor not measured"}
     return {**row, "verdict": said, "noise_floor": floor, "detectable": detectable}
 
 

@@ -86,7 +86,10 @@ def with_floor(result: ClaimResult, floor: float, source: str, *, margin: float 
     if floor != floor:  # NaN: nothing measured for this metric, set and scale
         return ClaimResult(**{**result.as_dict(), "scope": f"{result.scope}; {unmeasured}"})
     scope = f"{result.scope}; training-noise floor {floor:{fmt}}{unit} ({source})"
-    said = floor_verdict(result.verdict, result.delta - margin, floor)
+    # a margin is a size in the claim's direction (margin_claim): for a lower-is-better metric "beats by
+    # margin" means delta < -margin, so the distance to the margin is -delta - margin, not delta - margin
+    sign = -1 if result.metric in LOWER_IS_BETTER else 1
+    said = floor_verdict(result.verdict, sign * result.delta - margin, floor)
     if said != result.verdict:
         scope += ", not exceeded"
     return ClaimResult(**{**result.as_dict(), "scope": scope, "verdict": said})

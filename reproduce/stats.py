@@ -138,6 +138,8 @@ def floor_verdict(said: str, distance: float, floor: float) -> str:
     IPF's in every metric); a NaN floor (noise not measured) leaves the
     verdict as it is.
     """
+    if said in ("reproduced", "contradicted") and distance != distance:  # NaN: a verdict without an effect
+        raise ValueError(f"a {said!r} verdict with no effect size to read against the floor")
     if said in ("reproduced", "contradicted") and floor == floor and abs(distance) <= floor:  # floor == floor: not NaN
         return "within noise"
     return said

@@ -215,3 +215,25 @@ def test_with_training_noise_reads_a_margin_claim_at_its_margin():
     assert bar.verdict == "reproduced"
     assert with_training_noise(bar, _noise(0.01), "S", 8, trained=1, margin=2.0).verdict == "reproduced"  # 0.3 > 0.043
     assert with_training_noise(bar, _noise(0.1), "S", 8, trained=1, margin=2.0).verdict == "within noise"  # 0.3 < 0.43
+
+
+def test_with_floor_reads_a_lower_is_better_margin_claim_at_its_margin():
+    """"A beats B by more than 0.05 in ST-LPIPS" means A - B < -0.05: an effect of -0.059 is 0.009 past the
+    margin, inside a floor of 0.02 (not 0.109 away from it, as delta - margin would say)."""
+    from reproduce.claims import margin_claim, with_floor
+    bar = margin_claim(table(-0.059, metric="stlpips"), "A", "B", "stlpips", 0.05)
+    assert bar.verdict == "reproduced"
+    assert with_floor(bar, 0.02, "test", margin=0.05).verdict == "within noise"
+    assert with_floor(bar, 0.005, "test", margin=0.05).verdict == "reproduced"  # 0.009 past the margin > 0.005
+    short = margin_claim(table(-0.02, metric="stlpips"), "A", "B", "stlpips", 0.05)  # 0.03 short of the margin
+    assert short.verdict == "contradicted"
+    assert with_floor(short, 0.02, "test", margin=0.05).verdict == "contradicted"
+    assert with_floor(short, 0.04, "test", margin=0.05).verdict == "within noise"
+
+
+def test_floor_verdict_refuses_a_verdict_without_an_effect():
+    from reproduce.stats import floor_verdict
+    with pytest.raises(ValueError, match="no effect size"):
+        floor_verdict("reproduced", float("nan"), 0.1)
+    assert floor_verdict("not tested", float("nan"), 0.1) == "not tested"
+    assert floor_verdict("within noise", float("nan"), float("nan")) == "within noise"
