@@ -175,6 +175,12 @@ def compare_methods(scores, metric: str, method_a: str, method_b: str, *, by: tu
         b_group = b_rows[mask]
         if b_group.empty:
             continue
+        for name, group in ((method_a, a_group), (method_b, b_group)):
+            twice = group.duplicated(["seed", "image"])
+            if twice.any():  # pivoting would average them into one silently wrong pair
+                first = group[twice].iloc[0]
+                raise ValueError(f"{name} has more than one {metric} row for seed {first['seed']}, image "
+                                 f"{first['image']} in {dict(zip(by, key))}")
         a_wide = a_group.pivot_table(index="seed", columns="image", values=metric, aggfunc="mean")
         b_wide = b_group.pivot_table(index="seed", columns="image", values=metric, aggfunc="mean")
         images = a_wide.columns.intersection(b_wide.columns)

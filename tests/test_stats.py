@@ -89,6 +89,28 @@ def test_compare_methods_pairs_by_image_and_group():
     assert list(table.columns[:5]) == ["set", "scale", "a", "b", "metric"]
 
 
+def test_compare_methods_pairs_each_seed_and_image_of_shuffled_rows():
+    """A = B + 0.1 on every (seed, set, image), with large image, seed and set offsets and the rows shuffled:
+    correctly paired, every difference is 0.1, so the interval has no width and A wins everywhere; a mispairing
+    of images, seeds or sets (two sets share image names) would spread the differences by whole dB."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for set_offset, set_name in ((0.0, "S"), (7.0, "T")):
+        for seed in (0, 1, 2):
+            for i in range(6):
+                base = 25 + set_offset + 3.0 * seed + rng.normal(0, 4)
+                rows.append({"method": "B", "seed": seed, "set": set_name, "image": f"i{i}", "scale": 4, "psnr": base})
+                rows.append({"method": "A", "seed": seed, "set": set_name, "image": f"i{i}", "scale": 4, "psnr": base + 0.1})
+    shuffled = pd.DataFrame(rows).sample(frac=1.0, random_state=1).reset_index(drop=True)
+    d = compare_methods(shuffled, "psnr", "A", "B", by=("scale",), n_boot=500).iloc[0]
+    assert d["n_images"] == 12 and d["delta"] == pytest.approx(0.1)
+    assert d["ci_low"] == pytest.approx(0.1) and d["ci_high"] == pytest.approx(0.1) and d["win_rate"] == 1.0
+    with pytest.raises(ValueError, match="more than one psnr row for seed 0, image S/i0"):
+        compare_methods(pd.concat([shuffled, shuffled[(shuffled["method"] == "A") & (shuffled["image"] == "i0")
+                                                      & (shuffled["set"] == "S") & (shuffled["seed"] == 0)]]),
+                        "psnr", "A", "B", by=("scale",), n_boot=50)
+
+
 def test_compare_methods_against_a_method_without_seeds():
     rows = [{"method": "A", "seed": s, "set": "S", "image": f"i{i}", "scale": 2, "stlpips": 0.1 + 0.01 * s} for s in (0, 1) for i in range(4)]
     rows += [{"method": "bicubic", "seed": -1, "set": "S", "image": f"i{i}", "scale": 2, "stlpips": 0.3} for i in range(4)]
