@@ -205,7 +205,7 @@ def gap_growth_claim(scores, a: str, b: str, metric: str, inside, outside, *, cl
     base = gap[inside].mean(axis=1).to_numpy()
     diff = paired_difference(grown, base, n_boot=n_boot)
     return ClaimResult(claim, label_a, label_b, metric, scope, diff.delta, diff.ci_low, diff.ci_high,
-                       float(np.mean(grown > base)), diff.n_images, verdict(diff, +1))
+                       diff.win_rate, diff.n_images, verdict(diff, +1))  # ties count one half, as everywhere
 
 
 def _scales(scales) -> str:
