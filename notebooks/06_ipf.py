@@ -60,12 +60,14 @@ flow_image = ["Set14", 10, 4]                        # [set, index, scale] of th
 scores_dir = "results/scores"                        # committed per-image scores
 results_dir = "results"                              # where tables go
 figures_dir = "figures"                              # where figures go
+machine_check = "results/benchmarks/bf16_emulation_ipf.json"  # seed 0's rows recomputed on another machine (benchmarks/bf16_emulation.py), if there
 
 # %%
 # Run from the repository root whatever the working directory (Jupyter opens notebooks in notebooks/).
 from reproduce.paths import enter_repository_root
 enter_repository_root()
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -84,8 +86,8 @@ from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.errors import ReproduceError
 from reproduce.report import Run, markdown_table, save_figure, save_table
-from reproduce.scores import (by_method_and_seed, check_mode, design_words, scales_held, scoring_settings,
-                              split_design, unscored_weights)
+from reproduce.scores import (by_method_and_seed, check_mode, computing_devices, design_words, scales_held,
+                              scoring_settings, split_design, unscored_weights)
 from reproduce.stats import summary_against
 
 check_mode(scores)
@@ -245,7 +247,11 @@ if precision is not None:
 # base every arm shares, 2 between two trained arms, assuming every arm's
 # seeds spread as IPF's do): an effect within it is *within noise* whatever
 # its interval. The floor comes from `noise_sets`; claims that pool other
-# sets too (Urban100) borrow it, which their scope says.
+# sets too (Urban100) borrow it, which their scope says. Where the seeds
+# were scored on another machine than seed 0 (the provenance of the two
+# tables says), a note below the table says so with the measured shift of
+# seed 0's rows on that machine (`machine_check`, written by
+# `benchmarks/bf16_emulation.py`): NIQE moves with the arithmetic.
 
 # %%
 noise = None
@@ -293,6 +299,10 @@ else:
                      + (f". Sets and scales the seeds' committed scores do not hold yet (no floor from them): "
                         f"{design_words(seeds_left_out)}" if seeds_left_out else "") + ".\n\n"
                      + markdown_table(noise, ".4f")))
+    machines = ipf_study.hardware_note(computing_devices(scores_path, "IPF"), computing_devices(seeds_path),
+                                       json.loads(Path(machine_check).read_text()) if Path(machine_check).is_file() else None)
+    if machines:
+        display(Markdown(machines))
 
 # %% [markdown]
 # ## Results against LIIF

@@ -241,6 +241,38 @@ def noise_floor(noise: pd.DataFrame | None, metric: str, scale: float, trained: 
     return floor, f"IPF's seed spread, {int(row['seeds'])} seeds on {row['set']}{both}"
 
 
+def hardware_note(seed0_devices: list[str], seed_devices: list[str], check: dict | None = None) -> str | None:
+    """Markdown saying that IPF's seeds were scored on other machines than seed 0, with the measured shifts; None if not.
+
+    ``seed0_devices`` / ``seed_devices``: ``scores.computing_devices`` of
+    the main table's IPF rows and of the seeds' table. Where they differ,
+    seed 0's means carry the machines' arithmetic difference into the seed
+    spread, and so into every floor. ``check``: the JSON that
+    ``benchmarks/bf16_emulation.py --metrics stlpips niqe`` writes (seed 0's
+    committed rows recomputed on the other machine); its per-scale mean
+    shifts say how much of the spread that can be.
+    """
+    if not seed0_devices or not seed_devices or set(seed0_devices) == set(seed_devices):
+        return None
+    text = (f"**Machines**: seed 0's rows were computed on {'; '.join(seed0_devices)}, the extra seeds' on "
+            f"{'; '.join(seed_devices)}. The seed spread, and every floor from it, then also holds whatever the "
+            "machines' arithmetic changes in seed 0's means.")
+    summary = ((check or {}).get("summary") or {}).get("emulated")
+    if not summary:
+        return text + " Not measured here (`benchmarks/bf16_emulation.py --metrics stlpips niqe` measures it)."
+    parts = [f"PSNR by {summary['mean_dpsnr']:+.5f} dB on average (at most {summary['max_abs_dpsnr']:.4f} on one image)"]
+    for name, label, fmt in (("stlpips", "ST-LPIPS", ".5f"), ("niqe", "NIQE", ".3f")):
+        by_scale = summary.get(f"mean_d{name}_by_scale")
+        if by_scale:
+            parts.append(f"{label} by {min(by_scale.values()):+{fmt}} to {max(by_scale.values()):+{fmt}} in a scale's "
+                         f"mean (at most {summary[f'max_abs_d{name}']:{fmt}} on one image)")
+    rows = len(check.get("rows") or [])
+    return (text + f" Measured (`benchmarks/bf16_emulation.py`, {rows} rows of {check.get('method')} seed "
+            f"{check.get('seed')} on {check.get('set')} recomputed with emulated bf16): the machine moves "
+            + "; ".join(parts) + ". Compare these with the sd column above: a shift near the sd means that "
+            "metric's floor is partly the machine's.")
+
+
 def _trained(a: str, b: str) -> int:
     """How many of two compared methods bring their own training noise: LIIF is the frozen base every arm shares."""
     return 1 if "LIIF" in (a, b) else 2

@@ -410,11 +410,40 @@ def _part(provenance: dict, rows: pd.DataFrame, resumed: int = 0, key: Callable[
     ``resumed_rows`` when > 0. Rows are counted per weights key (``key``:
     :func:`by_method`, or :func:`by_method_and_seed` for one model per seed).
     """
-    keep = ("commit", "dirty", "time", "device", "python", "torch", "numpy", "pillow", "notebook", "profile")
+    keep = ("commit", "dirty", "time", "device", "bf16_kernels", "python", "torch", "numpy", "pillow", "notebook", "profile")
     counts = rows.groupby(_row_weights(rows, key)).size() if len(rows) else pd.Series(dtype=int)
     return {"rows": {m: int(n) for m, n in sorted(counts.items())},
             **({"resumed_rows": int(resumed)} if resumed else {}),
             **{k: provenance[k] for k in keep if k in provenance}}
+
+
+def computing_devices(path: str | Path, weights: str | None = None) -> list[str]:
+    """The machines that computed a committed score table's rows, from its provenance's parts, in their order.
+
+    ``weights``: only parts that computed rows of that weights key (as the
+    parts count them: ``"IPF"``, ``"IPF-seed1"``); ``None``: every part.
+    Each machine as its provenance names it, with ", bf16 emulated" where
+    the part (or, for a table without parts, the table) records emulated
+    bf16 kernels. ``[]`` without a table or provenance. Why it matters:
+    rows of one weights key computed on different machines differ by the
+    machines' arithmetic (NIQE by tenths on single images), which a
+    comparison across them then counts as an effect or as noise.
+    """
+    side = Path(path).with_suffix(".provenance.json")
+    if not Path(path).is_file() or not side.is_file():
+        return []
+    committed = json.loads(side.read_text())
+    found = []
+    for part in committed.get("parts") or [committed]:
+        if weights is not None and not (part.get("rows") or {}).get(weights):
+            continue
+        kernels = part.get("bf16_kernels")
+        if kernels is None and (part.get("device"), part.get("time")) == (committed.get("device"), committed.get("time")):
+            kernels = committed.get("bf16_kernels")  # a part written before parts kept it: the run that wrote the head
+        name = f"{part.get('device', 'unknown device')}{', bf16 emulated' if kernels == 'emulated' else ''}"
+        if name not in found:
+            found.append(name)
+    return found
 
 
 def _resumed_words(resumed: int) -> str:

@@ -446,3 +446,17 @@ def test_precision_sensitivity_reads_the_moved_claim_against_the_floor():
     assert out.loc["edge", "sensitive"] and out.loc["edge", "fp32_verdict"] == "within noise"  # -0.8 + 0.3 = -0.5
     plain = precision_sensitivity(claims, check).set_index("claim")  # no floor: the interval alone decides
     assert plain.loc["small", "sensitive"] and not plain.loc["edge", "sensitive"]
+
+
+def test_hardware_note_speaks_only_when_the_seeds_were_scored_elsewhere():
+    from reproduce.ipf_study import hardware_note
+    amx, epyc = ["Xeon (AMX)"], ["EPYC, bf16 emulated"]
+    assert hardware_note(amx, amx) is None and hardware_note(amx, []) is None
+    bare = hardware_note(amx, epyc)
+    assert "Xeon (AMX)" in bare and "EPYC, bf16 emulated" in bare and "Not measured here" in bare
+    check = {"method": "IPF", "seed": 0, "set": "Set14", "rows": [{}] * 36, "summary": {"emulated": {
+        "mean_dpsnr": -1e-5, "max_abs_dpsnr": 0.0013, "max_abs_dstlpips": 0.0001, "max_abs_dniqe": 0.74,
+        "mean_dstlpips_by_scale": {"2": -1e-5, "4": 2e-5}, "mean_dniqe_by_scale": {"2": 0.057, "3": -0.123}}}}
+    measured = hardware_note(amx, epyc, check)
+    assert "36 rows of IPF seed 0 on Set14" in measured and "NIQE by -0.123 to +0.057 in a scale's mean" in measured
+    assert "(at most 0.740 on one image)" in measured and "ST-LPIPS by -0.00001 to +0.00002" in measured and "Not measured" not in measured

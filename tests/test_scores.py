@@ -493,3 +493,19 @@ def test_sample_size_per_set_and_unscored_weights(tmp_path):
     # a sample run that recomputed nothing checks nothing: refused, not passed
     with pytest.raises(ReproduceError, match="nothing was recomputed"):
         settle_scores("sample", pd.DataFrame(), path, {}, {"LIIF-seed0": {"sha256": "a0"}})
+
+
+def test_computing_devices_names_the_machines_behind_a_weights_key(tmp_path):
+    from reproduce.scores import computing_devices
+    amx, epyc = "Xeon (AMX), 2 threads", "EPYC (no AMX), 2 threads"
+    parts = [{"rows": {"LIIF": 3}, "device": amx, "time": "t1"},
+             {"rows": {"bicubic": 3}, "device": epyc, "time": "t2", "bf16_kernels": "emulated"},
+             {"rows": {"LIIF": 2, "bicubic": 1}, "device": epyc, "time": "t3"}]  # an older part: no kernels recorded
+    path = write_scores(_table(), tmp_path / "s.csv", {"device": epyc, "time": "t3", "bf16_kernels": "emulated",
+                                                       "parts": parts})
+    assert computing_devices(path, "LIIF") == [amx, f"{epyc}, bf16 emulated"]  # the head's run: its kernels
+    assert computing_devices(path, "bicubic") == [f"{epyc}, bf16 emulated"]
+    assert computing_devices(path) == [amx, f"{epyc}, bf16 emulated"]
+    assert computing_devices(path, "SRGAN") == [] and computing_devices(tmp_path / "none.csv") == []
+    plain = write_scores(_table(), tmp_path / "p.csv", {"device": amx, "time": "t1"})  # no parts: the head is the run
+    assert computing_devices(plain) == [amx]
