@@ -371,6 +371,8 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
     """
     from .stats import LOWER_IS_BETTER, floor_verdict, verdict
 
+    if "set" in check.columns and check["set"].nunique() > 1:  # one shift per method, metric and scale is read
+        raise ValueError(f"the bf16 check holds sets {sorted(check['set'].unique())}: pass one set's rows")
     shifts = {(r.method, r.metric, float(r.scale)): float(r.shift) for r in check.itertuples()}
     rows = []
     for c in claims.itertuples():

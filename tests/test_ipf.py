@@ -270,6 +270,9 @@ def test_precision_sensitivity_moves_each_interval_back_by_its_bf16_shift():
     # the same interval moved the other way across zero at its lower end
     moved = precision_sensitivity(claims.iloc[[2]].assign(ci_low=0.00005, ci_high=0.01), check)
     assert moved["sensitive"].item() and moved["fp32_low"].item() < 0
+    two_sets = pd.concat([check.assign(set="Set14"), check.assign(set="B100", shift=0.0)])
+    with pytest.raises(ValueError, match="pass one set's rows"):  # one shift per method, metric and scale is read
+        precision_sensitivity(claims, two_sets)
 
 
 def test_score_images_resumes_without_recomputing(tmp_path):
