@@ -592,8 +592,10 @@ def lead_growth(scores, set_name: str, small: float = 2, large: float = 4, metri
     import pandas as pd
     from scipy import stats as sps
 
-    from .stats import paired_difference
+    from .stats import LOWER_IS_BETTER, paired_difference
 
+    if metric in LOWER_IS_BETTER:  # the lead is A - reference and the floor is LIIF's PSNR spread, in dB
+        raise ValueError(f"lead_growth reads a higher-is-better metric in dB (PSNR), not {metric}")
     small, large = float(small), float(large)
     arms = {small: f"EDSR-baseline-x{small:g}", large: f"EDSR-baseline-x{large:g}"}
     base = {"claim": f"hypothesis (ours): the fixed-scale networks' lead over {reference} grows from x{small:g} to x{large:g}",

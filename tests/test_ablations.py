@@ -374,6 +374,8 @@ def test_lead_growth_tests_whether_the_fixed_scale_lead_grows_with_the_scale():
     assert loud["verdict"] == "within noise" and "within the seed-noise floor of 0.962 dB" in loud["scope"]
     assert loud["detectable"] == pytest.approx((4.302653 + 1.060660) * 0.05 ** 0.5, rel=1e-5)
     assert "not in the paper's table" in ablations.claim_line(loud)
+    with pytest.raises(ValueError, match="higher-is-better"):
+        ablations.lead_growth(_leads(0.1, 0.3), "Kodak24", metric="stlpips", n_boot=50)
     assert loud["lead_small"] == pytest.approx(0.1, abs=0.01) and loud["lead_large"] == pytest.approx(0.3, abs=0.01)
 
 
