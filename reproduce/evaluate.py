@@ -395,7 +395,8 @@ def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: 
     sample of ``sample_size`` per set), carries the committed rows of
     unchanged weights (``extend``), resumes from the partial file under
     ``partial_dir`` named after ``scores_path``'s stem and the weights,
-    precision and metric design (``full`` and ``extend``), scores with
+    precision (native or emulated bf16, as ``provenance`` records it) and
+    metric design (``full`` and ``extend``), scores with
     :func:`score_table`, then writes the committed table (``full``,
     ``extend``) or checks the recomputed sample against it (``sample``),
     with :func:`reproduce.scores.settle_scores`.
@@ -425,8 +426,9 @@ def score_and_settle(mode: str, methods: dict[str, tuple[object, int]], scales: 
     sets = list(sets)
     chosen = images_to_score(mode, sets, sample_size, limit)
     carried = carried_rows(scores_path, digests, key) if mode == "extend" else None
-    partial = (partial_path(partial_dir, Path(scores_path).stem, digests, bf16, metric_scales, extra_metrics or {})
-               if mode != "sample" else None)
+    emulated = bool(bf16) and provenance.get("bf16_kernels") == "emulated"  # this run's arithmetic (provenance.provenance)
+    partial = (partial_path(partial_dir, Path(scores_path).stem, digests, bf16, metric_scales, extra_metrics or {},
+                            emulated) if mode != "sample" else None)
     resumed = resumed_rows(partial)  # rows an interrupted earlier process of this run left (the provenance says so)
     computed = score_table(methods, sets, scales, metric_scales=metric_scales, extra_metrics=extra_metrics,
                            images=chosen, bf16=bf16, partial=partial, reuse=carried.rows if carried else None,

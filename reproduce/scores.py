@@ -249,23 +249,29 @@ def weights_id(digests: dict[str, dict]) -> str:
 
 
 def partial_path(folder: str | Path, stem: str, digests: dict[str, dict], bf16: bool = False,
-                 metric_scales: Iterable[float] = (), metrics: Iterable[str] = ()) -> Path:
-    """The resumable partial score file of a full or extending run: ``<folder>/<stem>-<id>-<fp32|bf16>.partial.csv``.
+                 metric_scales: Iterable[float] = (), metrics: Iterable[str] = (), emulated: bool = False) -> Path:
+    """The resumable partial score file of a full or extending run: ``<folder>/<stem>-<id>-<fp32|bf16|bf16emu>.partial.csv``.
 
     ``<id>`` hashes the weights (:func:`weights_id`) and the metric design
     (the extra metrics' names and the scales they are measured at), so a
     rerun resumes only rows made with the same weights, precision and
     metrics: rows scored without ST-LPIPS are never resumed into a run that
-    measures it. The code is not in the key (a resumed run may span
-    sessions and commits); ``full`` after a change of the scoring code needs
-    the old partial file deleted, which the notebooks' text says.
+    measures it. ``emulated``: bf16 computed by fp32 kernels
+    (``reproduce.device.bf16_arithmetic``, a CPU without bf16 kernels),
+    whose rows differ from native bf16's by the order of additions (NIQE
+    by tenths on single images: ``benchmarks/bf16_emulation.py``), so the
+    two never resume each other's rows: a table's provenance names only the
+    machine of the process that wrote it. The code is not in the key (a
+    resumed run may span sessions and commits); ``full`` after a change of
+    the scoring code needs the old partial file deleted, which the
+    notebooks' text says.
     """
     import hashlib
 
     design = json.dumps({"weights": weights_id(digests), "metrics": sorted(metrics),
                          "metric_scales": sorted(float(s) for s in metric_scales)}, sort_keys=True)
     key = hashlib.sha256(design.encode()).hexdigest()[:12]
-    return Path(folder) / f"{stem}-{key}-{'bf16' if bf16 else 'fp32'}.partial.csv"
+    return Path(folder) / f"{stem}-{key}-{('bf16emu' if emulated else 'bf16') if bf16 else 'fp32'}.partial.csv"
 
 
 def resumed_rows(partial: str | Path | None) -> frozenset[tuple]:

@@ -205,6 +205,27 @@ def test_score_and_settle_full_then_sample_then_extend_with_a_resumed_partial_fi
     assert len(table) == 4 * len(names) and [p["commit"] for p in prov["parts"]] == ["abc", "def"]
 
 
+def test_emulated_bf16_never_resumes_rows_of_native_bf16(tmp_path):
+    """Rows left by a process with native bf16 kernels (an AMX host) are not taken into a run that emulates bf16
+    (an AVX2-only CPU), nor the other way round: the table's provenance names one machine's arithmetic."""
+    from reproduce.data import dataset_files
+    from reproduce.scores import partial_path, read_scores
+
+    nearest, calls = _counting_method()
+    digests = {"nearest": {"path": "nearest.pt", "sha256": "aa"}}
+    path, parts = tmp_path / "scores" / "07_x.csv", tmp_path / "partial"
+    names = [f.stem for f in dataset_files("sample")]
+    ev.score_table({"nearest": (nearest, 0)}, ["sample"], {"nearest": [2]}, bf16=True,
+                   partial=partial_path(parts, "07_x", digests, bf16=True), images={"sample": names[:1]})
+    assert len(calls) == 1
+    ev.score_and_settle("full", {"nearest": (nearest, 0)}, {"nearest": [2]}, ["sample"], digests=digests,
+                        scores_path=path, partial_dir=parts, sample_size=1, bf16=True,
+                        provenance={"commit": "abc", "bf16_kernels": "emulated"})
+    assert len(calls) == 1 + len(names)  # the native row is computed again
+    assert "resumed_rows" not in read_scores(path)[1]["parts"][0]
+    assert partial_path(parts, "07_x", digests, bf16=True, emulated=True).is_file()
+
+
 def test_score_and_settle_with_weights_per_seed_extends_by_a_new_seed_only(tmp_path):
     from reproduce.scores import by_method_and_seed, read_scores
 

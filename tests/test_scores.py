@@ -372,8 +372,11 @@ def test_partial_path_changes_with_weights_precision_and_metric_design(tmp_path)
               partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [], ["stlpips", "niqe"]),
               partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4, 12], ["stlpips", "niqe"]),
               partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4], ["stlpips"]),
-              partial_path(tmp_path, "03_evaluate", {"LIIF": {"sha256": "0" * 64}}, False, [4], ["stlpips", "niqe"])]
-    assert len({base, *others}) == 6
+              partial_path(tmp_path, "03_evaluate", {"LIIF": {"sha256": "0" * 64}}, False, [4], ["stlpips", "niqe"]),
+              partial_path(tmp_path, "03_evaluate", WEIGHTS, True, [4], ["stlpips", "niqe"], emulated=True)]
+    assert len({base, *others}) == 7
+    assert others[-1].name.endswith("-bf16emu.partial.csv") and others[0].name.endswith("-bf16.partial.csv")
+    assert partial_path(tmp_path, "03_evaluate", WEIGHTS, False, [4], ["stlpips", "niqe"], emulated=True) == base  # fp32
 
 
 def test_split_design_holds_only_the_committed_set_scale_pairs_in_sample_mode(tmp_path):
