@@ -99,6 +99,9 @@ def main() -> None:
 
     checkpoint = args.checkpoint or str(RESULTS / "checkpoints" / "ablations" / f"{args.method}-seed{args.seed}.pt")
     table = read_table(args.scores)
+    missing = [m for m in args.metrics if m not in table.columns]
+    if missing:
+        raise SystemExit(f"{args.scores} has no column {', '.join(missing)}: drop it from --metrics")
     committed = table[table["method"].eq(args.method) & table["seed"].eq(args.seed) & table["set"].eq(args.set)]
     images = [f.stem for f in dataset_files(args.set)[:args.images]]
     model = load(checkpoint).eval()

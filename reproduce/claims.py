@@ -180,7 +180,8 @@ def gap_growth_claim(scores, a: str, b: str, metric: str, inside, outside, *, cl
     metrics); the per-image statistic is mean g over ``outside`` minus mean
     g over ``inside``, and its mean over images gets a bootstrap interval.
     Only images scored by both methods at every listed scale count
-    (``n_images``); ``win_rate`` is the fraction of images whose gap grows.
+    (``n_images``); ``win_rate`` is the fraction of images whose gap grows
+    (ties count one half).
     A method or scale without scores gives "not tested".
     """
     import numpy as np

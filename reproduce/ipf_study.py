@@ -257,20 +257,24 @@ def hardware_note(seed0_devices: list[str], seed_devices: list[str], check: dict
     text = (f"**Machines**: seed 0's rows were computed on {'; '.join(seed0_devices)}, the extra seeds' on "
             f"{'; '.join(seed_devices)}. The seed spread, and every floor from it, then also holds whatever the "
             "machines' arithmetic changes in seed 0's means.")
-    summary = ((check or {}).get("summary") or {}).get("emulated")
+    of_seed0 = check is not None and check.get("method") == "IPF" and check.get("seed") == 0
+    summary = ((check or {}).get("summary") or {}).get("emulated") if of_seed0 else None
     if not summary:
-        return text + " Not measured here (`benchmarks/bf16_emulation.py --metrics stlpips niqe` measures it)."
+        return text + " Not measured here (`benchmarks/bf16_emulation.py --metrics stlpips niqe` on IPF seed 0 measures it)."
     parts = [f"PSNR by {summary['mean_dpsnr']:+.5f} dB on average (at most {summary['max_abs_dpsnr']:.4f} on one image)"]
     for name, label, fmt in (("stlpips", "ST-LPIPS", ".5f"), ("niqe", "NIQE", ".3f")):
         by_scale = summary.get(f"mean_d{name}_by_scale")
         if by_scale:
             parts.append(f"{label} by {min(by_scale.values()):+{fmt}} to {max(by_scale.values()):+{fmt}} in a scale's "
                          f"mean (at most {summary[f'max_abs_d{name}']:{fmt}} on one image)")
-    rows = len(check.get("rows") or [])
-    return (text + f" Measured (`benchmarks/bf16_emulation.py`, {rows} rows of {check.get('method')} seed "
-            f"{check.get('seed')} on {check.get('set')} recomputed with emulated bf16): the machine moves "
-            + "; ".join(parts) + ". Compare these with the sd column above: a shift near the sd means that "
-            "metric's floor is partly the machine's.")
+    rows = check.get("rows") or []
+    images = len({r.get("image") for r in rows})
+    where = (check.get("provenance") or {}).get("device", "an unnamed machine")
+    return (text + f" Measured (`benchmarks/bf16_emulation.py`: seed 0's committed rows recomputed with emulated "
+            f"bf16 on {where}, {len(rows)} rows, {images} images of {check.get('set')}): the machine moves "
+            + "; ".join(parts) + f". A scale's mean here is over those {images} images only, so it is itself "
+            "uncertain; a shift of the order of the sd column above means that metric's floor may be partly the "
+            "machine's, in either direction.")
 
 
 def _trained(a: str, b: str) -> int:

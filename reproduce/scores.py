@@ -439,13 +439,15 @@ def computing_devices(path: str | Path, weights: str | None = None) -> list[str]
     if not Path(path).is_file() or not side.is_file():
         return []
     committed = json.loads(side.read_text())
+    parts = committed.get("parts") or [committed]
+    # parts written before parts kept bf16_kernels: a CPU's kernels follow from the CPU its device names
+    # (reproduce.device.bf16_arithmetic reads the same flags), so any record of the same device says
+    recorded = {r.get("device"): r["bf16_kernels"] for r in [committed, *parts] if r.get("bf16_kernels")}
     found = []
-    for part in committed.get("parts") or [committed]:
+    for part in parts:
         if weights is not None and not (part.get("rows") or {}).get(weights):
             continue
-        kernels = part.get("bf16_kernels")
-        if kernels is None and (part.get("device"), part.get("time")) == (committed.get("device"), committed.get("time")):
-            kernels = committed.get("bf16_kernels")  # a part written before parts kept it: the run that wrote the head
+        kernels = part.get("bf16_kernels") or recorded.get(part.get("device"))
         name = f"{part.get('device', 'unknown device')}{', bf16 emulated' if kernels == 'emulated' else ''}"
         if name not in found:
             found.append(name)

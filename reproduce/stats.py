@@ -137,6 +137,10 @@ def floor_verdict(said: str, distance: float, floor: float) -> str:
     ``claims.with_floor`` (one-model claims: LIIF's spread in PSNR,
     IPF's in every metric); a NaN floor (noise not measured) leaves the
     verdict as it is.
+
+    Raises:
+        ValueError: a "reproduced" or "contradicted" with a NaN ``distance``
+            (a verdict without an effect to read).
     """
     if said in ("reproduced", "contradicted") and distance != distance:  # NaN: a verdict without an effect
         raise ValueError(f"a {said!r} verdict with no effect size to read against the floor")

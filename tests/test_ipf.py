@@ -457,9 +457,12 @@ def test_hardware_note_speaks_only_when_the_seeds_were_scored_elsewhere():
     assert hardware_note(amx, amx) is None and hardware_note(amx, []) is None
     bare = hardware_note(amx, epyc)
     assert "Xeon (AMX)" in bare and "EPYC, bf16 emulated" in bare and "Not measured here" in bare
-    check = {"method": "IPF", "seed": 0, "set": "Set14", "rows": [{}] * 36, "summary": {"emulated": {
+    check = {"method": "IPF", "seed": 0, "set": "Set14", "provenance": {"device": "EPYC, 1 threads"},
+             "rows": [{"image": f"i{k % 6}"} for k in range(36)], "summary": {"emulated": {
         "mean_dpsnr": -1e-5, "max_abs_dpsnr": 0.0013, "max_abs_dstlpips": 0.0001, "max_abs_dniqe": 0.74,
         "mean_dstlpips_by_scale": {"2": -1e-5, "4": 2e-5}, "mean_dniqe_by_scale": {"2": 0.057, "3": -0.123}}}}
     measured = hardware_note(amx, epyc, check)
-    assert "36 rows of IPF seed 0 on Set14" in measured and "NIQE by -0.123 to +0.057 in a scale's mean" in measured
+    assert "on EPYC, 1 threads, 36 rows, 6 images of Set14" in measured
+    assert "NIQE by -0.123 to +0.057 in a scale's mean" in measured and "over those 6 images only" in measured
+    assert "Not measured here" in hardware_note(amx, epyc, {**check, "method": "LIIF-d"})  # a check of other weights
     assert "(at most 0.740 on one image)" in measured and "ST-LPIPS by -0.00001 to +0.00002" in measured and "Not measured" not in measured

@@ -512,3 +512,9 @@ def test_computing_devices_names_the_machines_behind_a_weights_key(tmp_path):
     assert computing_devices(path, "SRGAN") == [] and computing_devices(tmp_path / "none.csv") == []
     plain = write_scores(_table(), tmp_path / "p.csv", {"device": amx, "time": "t1"})  # no parts: the head is the run
     assert computing_devices(plain) == [amx]
+    # an older part of the same machine as a later one that records its kernels: named alike (one machine, not two)
+    older = [{"rows": {"LIIF": 3}, "device": epyc, "time": "t1"},
+             {"rows": {"LIIF": 3}, "device": epyc, "time": "t2", "bf16_kernels": "emulated"}]
+    extended = write_scores(_table(), tmp_path / "e.csv", {"device": epyc, "time": "t2", "bf16_kernels": "emulated",
+                                                           "parts": older})
+    assert computing_devices(extended, "LIIF") == [f"{epyc}, bf16 emulated"]
