@@ -10,12 +10,12 @@ what was found.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .scores import read_provenance
 from .stats import VERDICTS
 
 COLUMNS = ["source", "claim", "ours", "ci_low", "ci_high", "win_rate", "n", "paper", "budget", "verdict", "notebook", "scope"]
@@ -60,8 +60,7 @@ def read_claims(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path} is not a claims table (missing {', '.join(sorted(missing))})")
     if not set(table["verdict"]) <= set(VERDICTS):
         raise ValueError(f"{path} holds verdicts outside {VERDICTS}: {sorted(set(table['verdict']) - set(VERDICTS))}")
-    sidecar = path.with_name(path.stem + ".provenance.json")
-    info = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    info = read_provenance(path)
     notebook, profile = info.get("notebook", "?"), info.get("profile", "?")
     source, budget = NOTEBOOK_CONTEXT.get(notebook, ("?", "?"))
     if profile != "report":  # the budgets above describe the committed models, which only the report profile reads as they are

@@ -289,6 +289,17 @@ def resumed_rows(partial: str | Path | None) -> frozenset[tuple]:
     return frozenset(row_keys(read_table(partial)))
 
 
+def provenance_path(path: str | Path) -> Path:
+    """Where a score table's provenance lives: ``<stem>.provenance.json`` beside it."""
+    return Path(path).with_suffix(".provenance.json")
+
+
+def read_provenance(path: str | Path) -> dict:
+    """The provenance of the score table at ``path`` ({} when it has none)."""
+    side = provenance_path(path)
+    return json.loads(side.read_text()) if side.is_file() else {}
+
+
 def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Path:
     """Write a score table (CSV) and ``<stem>.provenance.json`` beside it, atomically.
 
@@ -304,7 +315,7 @@ def write_scores(scores: pd.DataFrame, path: str | Path, provenance: dict) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = list(SCORE_COLUMNS) + [c for c in scores.columns if c not in SCORE_COLUMNS]
     write_text_atomic(path, scores[ordered].to_csv(index=False, float_format="%.6g"))
-    write_text_atomic(path.with_suffix(".provenance.json"), json.dumps(provenance, indent=2, default=str) + "\n")
+    write_text_atomic(provenance_path(path), json.dumps(provenance, indent=2, default=str) + "\n")
     return path
 
 
@@ -331,8 +342,7 @@ def read_scores(path: str | Path) -> tuple[pd.DataFrame, dict]:
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise ReproduceError(f"{path} is not a score table (no {', '.join(missing)} column)")
-    side = path.with_suffix(".provenance.json")
-    return scores, (json.loads(side.read_text()) if side.is_file() else {})
+    return scores, read_provenance(path)
 
 
 def compare_recomputed(committed: pd.DataFrame, recomputed: pd.DataFrame,
@@ -435,10 +445,9 @@ def computing_devices(path: str | Path, weights: str | None = None) -> list[str]
     machines' arithmetic (NIQE by tenths on single images), which a
     comparison across them then counts as an effect or as noise.
     """
-    side = Path(path).with_suffix(".provenance.json")
-    if not Path(path).is_file() or not side.is_file():
+    committed = read_provenance(path) if Path(path).is_file() else {}
+    if not committed:
         return []
-    committed = json.loads(side.read_text())
     parts = committed.get("parts") or [committed]
     # parts written before parts kept bf16_kernels: a CPU's kernels follow from the CPU its device names
     # (reproduce.device.bf16_arithmetic reads the same flags), so any record of the same device says
