@@ -31,13 +31,12 @@ readme = "README.md"                                 # README whose "results at 
 from reproduce.paths import enter_repository_root
 enter_repository_root()
 
-import json
-
 import pandas as pd
 from IPython.display import Markdown, display
 
 from reproduce.ledger import ablation_overview, claims_files, collect, glance, update_readme, verdict_counts
 from reproduce.report import Run, markdown_table, save_table
+from reproduce.scores import read_provenance
 
 run = Run("09_summary", profile)
 display(Markdown(run.markdown()))
@@ -50,8 +49,7 @@ display(Markdown(run.markdown()))
 # %%
 origin = []
 for path in claims_files(results_dir):
-    side = path.with_name(path.stem + ".provenance.json")
-    info = json.loads(side.read_text()) if side.is_file() else {}
+    info = read_provenance(path)
     origin.append({"table": path.name, "notebook": info.get("notebook", "?"), "profile": info.get("profile", "?"),
                    "commit": (info.get("commit") or "?")[:12] + (" (dirty)" if info.get("dirty") else ""),
                    "time": info.get("time", "?"), "device": info.get("device", "?")})
