@@ -85,7 +85,7 @@ from reproduce.models import load
 from reproduce.niqe import niqe_metric
 from reproduce.perceptual import load_stlpips
 from reproduce.errors import ReproduceError
-from reproduce.report import Run, markdown_table, save_figure, save_table
+from reproduce.report import Run, drop_table, markdown_table, save_figure, save_table
 from reproduce.scores import (by_method_and_seed, check_mode, computing_devices, design_words, scales_held,
                               scoring_settings, split_design, unscored_weights)
 from reproduce.stats import summary_against
@@ -254,7 +254,7 @@ if precision is not None:
 # `benchmarks/bf16_emulation.py`): NIQE moves with the arithmetic.
 
 # %%
-noise = None
+noise = spread = machine_check_json = machines = None
 seeds_path = Path(scores_dir) / "ipf_seeds.csv"
 # seed 0's rows come from the main table; in sample mode what the seeds' committed table lacks is left out and named
 noise_grid, seeds_left_out = split_design(scores, seeds_path, {s: grid[s] for s in noise_sets if s in grid})
@@ -287,7 +287,8 @@ else:
                          "scores:\n\n" + markdown_table(seed_settled.check, ".5f")))
     seeds_table = seed_settled.table
     own = table[(table["method"] == "IPF") & table["set"].isin(noise_sets)]
-    noise = ipf_study.seed_noise(pd.concat([own, seeds_table], ignore_index=True))
+    spread = pd.concat([own, seeds_table], ignore_index=True)
+    noise = ipf_study.seed_noise(spread)
     noise["floor vs LIIF"] = [ipf_study.noise_floor(noise, r.metric, r.scale, 1)[0] for r in noise.itertuples()]
     noise["floor between arms"] = [ipf_study.noise_floor(noise, r.metric, r.scale, 2)[0] for r in noise.itertuples()]
     save_table(noise, "ipf_noise", results_dir, run, floatfmt=".4f",
@@ -299,8 +300,9 @@ else:
                      + (f". Sets and scales the seeds' committed scores do not hold yet (no floor from them): "
                         f"{design_words(seeds_left_out)}" if seeds_left_out else "") + ".\n\n"
                      + markdown_table(noise, ".4f")))
+    machine_check_json = json.loads(Path(machine_check).read_text()) if Path(machine_check).is_file() else None
     machines = ipf_study.hardware_note(computing_devices(scores_path, "IPF"), computing_devices(seeds_path),
-                                       json.loads(Path(machine_check).read_text()) if Path(machine_check).is_file() else None)
+                                       machine_check_json)
     if machines:
         display(Markdown(machines))
 
@@ -495,7 +497,40 @@ if precision is not None:  # set only when the scores are bf16
                      "interval moved back by its bf16 shift" + (":\n\n" + markdown_table(flagged, ".4f") if len(flagged)
                                                                  else ".")))
 else:
+    drop_table("ipf_bf16_sensitivity", results_dir)  # an earlier run's table must not outlive its condition
     display(Markdown("Scored in fp32, or no bf16 check: nothing to flag."))
+
+# %% [markdown]
+# ### Which verdicts rest on the machines?
+#
+# Where IPF's extra seeds were scored on another machine than seed 0 (the
+# note below the noise table), the seed spread, and so every floor, also
+# holds the machines' arithmetic difference in seed 0's means. The check
+# (`machine_check`) measured that difference on a few images; its mean per
+# metric and scale is known only to a 95 % interval. Over that interval
+# seed 0's pooled mean is moved and the sd recomputed
+# (`ipf_study.machine_floor_range`), and each verdict is read again with
+# the least and the greatest floor (`ipf_study.machine_sensitivity`): a
+# verdict is *sensitive* when either reading differs, so the machine, not
+# the models, may have decided it. It assumes the shift is the same for
+# every pooled image; scoring every seed on one machine removes the question.
+
+# %%
+if machines and ipf_study.is_seed0_check(machine_check_json):
+    machine_ranges = ipf_study.machine_floor_range(spread, machine_check_json)
+    display(Markdown("Seed 0's mean shift on the seeds' machine (95 % interval over the check's images) and the "
+                     "seed sd it allows:\n\n" + markdown_table(machine_ranges, ".4f")))
+    on_machines = ipf_study.machine_sensitivity(pd.DataFrame([c.as_dict() for c in claims]), noise, machine_ranges)
+    save_table(on_machines, "ipf_machine_sensitivity", results_dir, run, floatfmt=".4f")
+    turned = on_machines[on_machines["sensitive"]]
+    display(Markdown(f"**{len(turned)} of {len(on_machines)}** verdicts read differently at the least or the greatest "
+                     "floor the machine difference allows" + (":\n\n" + markdown_table(turned, ".4f") if len(turned)
+                                                               else ".")))
+else:
+    drop_table("ipf_machine_sensitivity", results_dir)  # an earlier run's table must not outlive its condition
+    display(Markdown("The seeds' machine differs from seed 0's, and no check of seed 0 on it is committed: which "
+                     "verdicts the machines could have decided is not measured." if machines else
+                     "Seed 0 and the extra seeds were scored on one machine (or no seeds are scored): nothing to flag."))
 
 # %% [markdown]
 # ## What this does and does not show

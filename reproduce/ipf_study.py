@@ -182,6 +182,19 @@ def flow_maps(model, lr: torch.Tensor, size: tuple[int, int], chunk: int = 30000
 METRIC_LABELS = {"psnr": "PSNR", "ssim": "SSIM", "stlpips": "ST-LPIPS", "niqe": "NIQE"}
 
 
+def _seed_means(scores: pd.DataFrame, metric: str, arm: str = "IPF") -> dict[float, tuple[pd.Series, str, int]]:
+    """Per scale: each seed's mean of ``metric`` over the images (``set/image``) every seed scored, with the sets
+    and the number of images pooled; what :func:`seed_noise` and :func:`machine_floor_range` spread over."""
+    part = scores[scores["method"] == arm].assign(key=lambda d: d["set"] + "/" + d["image"])
+    out = {}
+    for scale, group in part.dropna(subset=[metric]).groupby("scale", sort=True):
+        seeds = sorted(group["seed"].unique())
+        common = set.intersection(*(set(group.loc[group["seed"] == s, "key"]) for s in seeds))
+        pooled = group[group["key"].isin(common)]
+        out[float(scale)] = (pooled.groupby("seed")[metric].mean(), "+".join(sorted(pooled["set"].unique())), len(common))
+    return out
+
+
 def seed_noise(scores: pd.DataFrame, metrics: Iterable[str] = ("psnr", "stlpips", "niqe"),
                arm: str = "IPF") -> pd.DataFrame:
     """IPF's run-to-run noise: per metric and scale, the spread over seeds of its mean over the pooled images.
@@ -195,19 +208,14 @@ def seed_noise(scores: pd.DataFrame, metrics: Iterable[str] = ("psnr", "stlpips"
         DataFrame ``metric, scale, sets, images, seeds, mean, sd`` (sd over
         seeds of the per-seed means, ddof=1; NaN with one seed).
     """
-    part = scores[scores["method"] == arm].assign(key=lambda d: d["set"] + "/" + d["image"])
     rows = []
     for metric in metrics:
-        if metric not in part.columns:
+        if metric not in scores.columns:
             continue
-        for scale, group in part.dropna(subset=[metric]).groupby("scale", sort=True):
-            seeds = sorted(group["seed"].unique())
-            common = set.intersection(*(set(group.loc[group["seed"] == s, "key"]) for s in seeds))
-            pooled = group[group["key"].isin(common)]
-            per_seed = pooled.groupby("seed")[metric].mean()
-            rows.append({"metric": metric, "scale": float(scale), "sets": "+".join(sorted(pooled["set"].unique())),
-                         "images": len(common), "seeds": len(seeds), "mean": float(per_seed.mean()),
-                         "sd": float(per_seed.std(ddof=1)) if len(seeds) > 1 else float("nan")})
+        for scale, (per_seed, sets, images) in _seed_means(scores, metric, arm).items():
+            rows.append({"metric": metric, "scale": scale, "sets": sets, "images": images, "seeds": len(per_seed),
+                         "mean": float(per_seed.mean()),
+                         "sd": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")})
     return pd.DataFrame(rows, columns=["metric", "scale", "sets", "images", "seeds", "mean", "sd"])
 
 
@@ -241,6 +249,12 @@ def noise_floor(noise: pd.DataFrame | None, metric: str, scale: float, trained: 
     return floor, f"IPF's seed spread, {int(row['seeds'])} seeds on {row['set']}{both}"
 
 
+def is_seed0_check(check: dict | None) -> bool:
+    """Whether ``check`` (``benchmarks/bf16_emulation.py``'s JSON) recomputed IPF seed 0's rows: the only check that
+    says how far the machines moved seed 0's scores."""
+    return bool(check) and check.get("method") == "IPF" and check.get("seed") == 0 and bool(check.get("rows"))
+
+
 def hardware_note(seed0_devices: list[str], seed_devices: list[str], check: dict | None = None) -> str | None:
     """Markdown saying that IPF's seeds were scored on other machines than seed 0, with the measured shifts; None if not.
 
@@ -257,8 +271,7 @@ def hardware_note(seed0_devices: list[str], seed_devices: list[str], check: dict
     text = (f"**Machines**: seed 0's rows were computed on {'; '.join(seed0_devices)}, the extra seeds' on "
             f"{'; '.join(seed_devices)}. The seed spread, and every floor from it, then also holds whatever the "
             "machines' arithmetic changes in seed 0's means.")
-    of_seed0 = check is not None and check.get("method") == "IPF" and check.get("seed") == 0
-    summary = ((check or {}).get("summary") or {}).get("emulated") if of_seed0 else None
+    summary = (check.get("summary") or {}).get("emulated") if is_seed0_check(check) else None
     if not summary:
         return text + " Not measured here (`benchmarks/bf16_emulation.py --metrics stlpips niqe` on IPF seed 0 measures it)."
     parts = [f"PSNR by {summary['mean_dpsnr']:+.5f} dB on average (at most {summary['max_abs_dpsnr']:.4f} on one image)"]
@@ -275,6 +288,104 @@ def hardware_note(seed0_devices: list[str], seed_devices: list[str], check: dict
             + "; ".join(parts) + f". A scale's mean here is over those {images} images only, so it is itself "
             "uncertain; a shift of the order of the sd column above means that metric's floor may be partly the "
             "machine's, in either direction.")
+
+
+def machine_floor_range(spread: pd.DataFrame, check: dict, level: float = 0.95, steps: int = 41) -> pd.DataFrame:
+    """How far the machine between seed 0 and the extra seeds can move IPF's seed sd, per metric and scale.
+
+    Seed 0's rows were computed on one machine, the extra seeds' on another
+    (:func:`hardware_note`). ``check`` (the JSON of ``benchmarks/bf16_emulation.py``
+    on IPF seed 0: per image, ``d<metric>_emulated`` = the other machine's
+    score - seed 0's committed score) says what seed 0 would have scored
+    there. Its mean shift per metric and scale is known only to a t interval
+    at ``level`` over the check's few images; over that interval (``steps``
+    points, and the shift that brings seed 0's mean to the other seeds',
+    where it lies inside) seed 0's pooled mean is moved and the sd over seeds
+    recomputed. The shift is assumed the same for every pooled image,
+    though it was measured on the check's images only.
+
+    Args:
+        spread: the rows :func:`seed_noise` spreads over (IPF seed 0 and the
+            extra seeds; columns ``method, seed, set, image, scale`` and the metrics).
+        check: the benchmark's JSON (``method`` IPF, ``seed`` 0, ``rows``).
+
+    Returns:
+        DataFrame ``metric, scale, images, shift, shift_low, shift_high, sd,
+        sd_min, sd_max`` (``images``: the check's at that scale; the sd as
+        measured, and its least and greatest over the shift's interval);
+        metrics and scales the check or the spread lacks are left out.
+
+    Raises:
+        ValueError: a check of other weights than IPF seed 0, or without rows.
+    """
+    from scipy import stats as sps
+
+    if not is_seed0_check(check):
+        raise ValueError("the machine check must recompute IPF seed 0's rows (benchmarks/bf16_emulation.py on IPF, seed 0)")
+    shifts = pd.DataFrame(check["rows"])
+    rows = []
+    for metric in ("psnr", "stlpips", "niqe"):
+        column = f"d{metric}_emulated"
+        if column not in shifts.columns or metric not in spread.columns:
+            continue
+        means = _seed_means(spread, metric)
+        for scale, d in shifts.dropna(subset=[column]).groupby("scale"):
+            if float(scale) not in means or 0 not in means[float(scale)][0].index or len(d) < 2:
+                continue
+            per_seed = means[float(scale)][0]
+            mean, se = float(d[column].mean()), float(d[column].std(ddof=1)) / np.sqrt(len(d))
+            half = float(sps.t.ppf(0.5 + level / 2, len(d) - 1)) * se
+            grid = list(np.linspace(mean - half, mean + half, steps))
+            level_with_others = float(per_seed.drop(index=0).mean() - per_seed[0])  # seed 0's mean = the others'
+            if mean - half <= level_with_others <= mean + half:
+                grid.append(level_with_others)
+            sds = [float(per_seed.add(pd.Series({0: shift}), fill_value=0.0).std(ddof=1)) for shift in grid]
+            rows.append({"metric": metric, "scale": float(scale), "images": len(d), "shift": mean,
+                         "shift_low": mean - half, "shift_high": mean + half,
+                         "sd": float(per_seed.std(ddof=1)), "sd_min": min(sds), "sd_max": max(sds)})
+    return pd.DataFrame(rows, columns=["metric", "scale", "images", "shift", "shift_low", "shift_high", "sd",
+                                       "sd_min", "sd_max"])
+
+
+def machine_sensitivity(claims: pd.DataFrame, noise: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
+    """Which verdicts could the machine difference behind the floors have decided?
+
+    Each claim (rows of ``ClaimResult.as_dict()``, as :func:`ipf_claims` words
+    them) is read again, by :func:`ipf_claims`' rule (its interval, then the
+    floor), with the floor from the least and the greatest sd of
+    :func:`machine_floor_range` (``ranges``) in place of the measured one
+    (``noise``: :func:`seed_noise`'s table). A verdict is ``sensitive`` when
+    either reading differs from it: then the machine, not the models, may
+    have decided it.
+
+    Returns:
+        DataFrame ``claim, scope, verdict, floor, floor_min, floor_max,
+        verdict_min, verdict_max, sensitive``; claims not tested, or whose
+        metric and scale ``ranges`` lacks, are left out.
+    """
+    from .stats import LOWER_IS_BETTER, floor_verdict, verdict
+
+    bounds = {(r.metric, float(r.scale)): (r.sd_min, r.sd_max) for r in ranges.itertuples()}
+    rows = []
+    for c in claims.itertuples():
+        found = SCOPE_SCALE.search(str(c.scope))
+        if c.verdict == "not tested" or pd.isna(c.ci_low) or not found:
+            continue
+        scale = float(found.group(1))
+        if (c.metric, scale) not in bounds:
+            continue
+        trained = _trained(c.a, c.b)
+        at = noise["metric"].eq(c.metric) & noise["scale"].astype(float).eq(scale)
+        floors = [noise_floor(noise.assign(sd=noise["sd"].mask(at, sd)), c.metric, scale, trained)[0]
+                  for sd in bounds[(c.metric, scale)]]
+        said = verdict({"ci_low": c.ci_low, "ci_high": c.ci_high}, -1 if c.metric in LOWER_IS_BETTER else 1)
+        low, high = (floor_verdict(said, c.delta, f) for f in floors)
+        rows.append({"claim": c.claim, "scope": c.scope, "verdict": c.verdict,
+                     "floor": noise_floor(noise, c.metric, scale, trained)[0], "floor_min": floors[0],
+                     "floor_max": floors[1], "verdict_min": low, "verdict_max": high,
+                     "sensitive": low != c.verdict or high != c.verdict})
+    return pd.DataFrame(rows, columns=["claim", "scope", "verdict", "floor", "floor_min", "floor_max", "verdict_min",
+                                       "verdict_max", "sensitive"])
 
 
 def _trained(a: str, b: str) -> int:

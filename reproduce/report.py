@@ -59,6 +59,22 @@ def save_table(df: pd.DataFrame, name: str, results_dir: str | Path, run: Run, f
     return results_dir / f"{name}.csv"
 
 
+def drop_table(name: str, results_dir: str | Path) -> list[Path]:
+    """Remove ``name``.csv, ``.md`` and ``.provenance.json`` under ``results_dir`` where they exist; the removed paths.
+
+    For a table a notebook writes only under some condition (e.g. scores from
+    two machines): when the condition no longer holds, the table of an
+    earlier run must not stay behind looking current.
+    """
+    gone = []
+    for suffix in (".csv", ".md", ".provenance.json"):
+        path = Path(results_dir) / f"{name}{suffix}"
+        if path.is_file():
+            path.unlink()
+            gone.append(path)
+    return gone
+
+
 def save_figure(fig, name: str, figures_dir: str | Path, dpi: int = 110, run: Run | None = None) -> Path:
     """Save a matplotlib figure as PNG (atomically).
 

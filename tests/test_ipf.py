@@ -466,3 +466,59 @@ def test_hardware_note_speaks_only_when_the_seeds_were_scored_elsewhere():
     assert "NIQE by -0.123 to +0.057 in a scale's mean" in measured and "over those 6 images only" in measured
     assert "Not measured here" in hardware_note(amx, epyc, {**check, "method": "LIIF-d"})  # a check of other weights
     assert "(at most 0.740 on one image)" in measured and "ST-LPIPS by -0.00001 to +0.00002" in measured and "Not measured" not in measured
+
+
+def _spread(means: dict[int, float], images: int = 3, scale: float = 3.0) -> pd.DataFrame:
+    """IPF rows whose per-seed mean NIQE at ``scale`` is ``means[seed]`` (every image the same)."""
+    return pd.DataFrame([dict(method="IPF", seed=s, set="Set14", image=f"i{k}", scale=scale, niqe=m)
+                         for s, m in means.items() for k in range(images)])
+
+
+def test_machine_floor_range_moves_seed_0_by_the_measured_shift():
+    from reproduce.ipf_study import machine_floor_range
+    spread = _spread({0: 10.0, 1: 11.0, 2: 12.4})
+    constant = {"method": "IPF", "seed": 0, "rows": [dict(image=f"i{k}", scale=3.0, dniqe_emulated=1.0) for k in range(4)]}
+    row = machine_floor_range(spread, constant).iloc[0]
+    # no spread in the shift: seed 0 at 11 exactly, sd of (11, 11, 12.4)
+    assert row["shift"] == pytest.approx(1.0) and row["shift_low"] == pytest.approx(1.0) and row["images"] == 4
+    assert row["sd"] == pytest.approx(np.std([10, 11, 12.4], ddof=1))
+    assert row["sd_min"] == pytest.approx(np.std([11, 11, 12.4], ddof=1))
+    assert row["sd_max"] == pytest.approx(row["sd_min"])
+    from scipy import stats as sps
+    varied = {**constant, "rows": [dict(image=f"i{k}", scale=3.0, dniqe_emulated=d) for k, d in enumerate([0.0, 1.0, 2.0, 3.0])]}
+    row = machine_floor_range(spread, varied).iloc[0]
+    half = sps.t.ppf(0.975, 3) * np.std([0, 1, 2, 3], ddof=1) / 2
+    assert row["shift_low"] == pytest.approx(1.5 - half) and row["shift_high"] == pytest.approx(1.5 + half)
+    # the least sd is where seed 0 meets the others' mean (11.7 = 10 + 1.7, inside; off the grid), the greatest at an end
+    assert row["sd_min"] == pytest.approx(np.std([11.7, 11, 12.4], ddof=1))
+    ends = [np.std([10 + s, 11, 12.4], ddof=1) for s in (1.5 - half, 1.5 + half)]
+    assert row["sd_max"] == pytest.approx(max(ends))
+    with pytest.raises(ValueError, match="IPF seed 0"):
+        machine_floor_range(spread, {**varied, "seed": 1})
+    assert machine_floor_range(_spread({0: 1.0, 1: 2.0}, scale=4.0), varied).empty  # the check holds x3 only
+
+
+def test_machine_sensitivity_flags_a_verdict_the_floor_range_can_turn():
+    from scipy import stats as sps
+
+    from reproduce.ipf_study import machine_sensitivity
+    scope = "Kodak24+Set14, x3"
+    claims = pd.DataFrame([
+        dict(claim="edge", a="IPF", b="LIIF", metric="niqe", scope=scope, delta=-0.8, ci_low=-1.2, ci_high=-0.5,
+             verdict="reproduced"),
+        dict(claim="far", a="IPF", b="LIIF", metric="niqe", scope=scope, delta=-5.0, ci_low=-6.0, ci_high=-4.0,
+             verdict="reproduced"),
+        dict(claim="null", a="IPF", b="IPF-noconf", metric="niqe", scope=scope, delta=0.1, ci_low=-0.2, ci_high=0.4,
+             verdict="within noise"),
+        dict(claim="other scale", a="IPF", b="LIIF", metric="niqe", scope="Set14, x4", delta=-0.8, ci_low=-1.2,
+             ci_high=-0.5, verdict="reproduced")])
+    t = sps.t.ppf(0.975, 2)
+    noise = pd.DataFrame([dict(metric="niqe", scale=3.0, sets="Kodak24+Set14", images=38, seeds=3, mean=17.0,
+                               sd=0.7 / t)])  # floor against LIIF 0.7
+    ranges = pd.DataFrame([dict(metric="niqe", scale=3.0, sd_min=0.1 / t, sd_max=1.0 / t)])
+    out = machine_sensitivity(claims, noise, ranges).set_index("claim")
+    assert list(out.index) == ["edge", "far", "null"]  # no range at x4
+    assert out.loc["edge", "floor"] == pytest.approx(0.7) and out.loc["edge", "floor_max"] == pytest.approx(1.0)
+    assert out.loc["edge", "verdict_max"] == "within noise" and out.loc["edge", "sensitive"]
+    assert not out.loc["far", "sensitive"] and not out.loc["null", "sensitive"]  # an interval over zero stays within noise
+    assert out.loc["null", "floor_min"] == pytest.approx(0.1 * np.sqrt(2))  # two trained arms

@@ -106,3 +106,17 @@ def test_saved_tables_stamp_their_duration_without_changing_the_run_record(tmp_p
     save_table(pd.DataFrame({"psnr": [30.0]}), "t", tmp_path, run)
     assert json.loads((tmp_path / "t.provenance.json").read_text())["duration_s"] >= 0
     assert "duration_s" not in run.info and run.finish()["notebook"] == "99_probe"
+
+
+def test_drop_table_removes_a_saved_table_and_only_it(tmp_path):
+    import pandas as pd
+
+    from reproduce.report import Run, drop_table, save_table
+
+    run = Run("99_probe", "smoke")
+    save_table(pd.DataFrame({"psnr": [30.0]}), "gone", tmp_path, run)
+    save_table(pd.DataFrame({"psnr": [31.0]}), "kept", tmp_path, run)
+    removed = drop_table("gone", tmp_path)
+    assert sorted(p.name for p in removed) == ["gone.csv", "gone.md", "gone.provenance.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "kept.md", "kept.provenance.json"]
+    assert drop_table("gone", tmp_path) == []  # nothing left to remove is no error
