@@ -238,44 +238,51 @@ if precision is not None:
 # Every arm is one trained model, so the intervals below cover the test
 # images, not the luck of one training run. The full IPF is therefore also
 # trained with the seeds in `ipf_seeds` beyond its own (seed 0; same
-# config, data and budget; `reproduce ipf-seed K`), and those seeds are
-# scored on `noise_sets` at every scale with every metric
-# (`results/scores/ipf_seeds.csv`). Per metric and scale, the spread over
+# config, data and budget; `reproduce ipf-seed K`), and all of them, seed 0
+# again, are scored on `noise_sets` at every scale with every metric
+# (`results/scores/ipf_seeds.csv`): the spread is then measured within one
+# table, from the same sittings and machine. Per metric and scale, the spread over
 # seeds of IPF's mean over the pooled images (`ipf_study.seed_noise`) gives
 # each claim below a training-noise floor (`ipf_study.noise_floor`:
 # t_{0.975, seeds - 1} · sd · √trained, trained = 1 against LIIF, the frozen
 # base every arm shares, 2 between two trained arms, assuming every arm's
 # seeds spread as IPF's do): an effect within it is *within noise* whatever
 # its interval. The floor comes from `noise_sets`; claims that pool other
-# sets too (Urban100) borrow it, which their scope says. Where the seeds
-# were scored on another machine than seed 0 (the provenance of the two
-# tables says), a note below the table says so with the measured shift of
-# seed 0's rows on that machine (`machine_check`, written by
-# `benchmarks/bf16_emulation.py`): NIQE moves with the arithmetic.
+# sets too (Urban100) borrow it, which their scope says. A seeds' table
+# that does not hold seed 0 yet (it is scored with `-p scores=extend`)
+# takes seed 0's rows from the main table; where those were scored on
+# another machine (the provenance of the two tables says), a note below
+# the table says so with the measured shift of seed 0's rows on that
+# machine (`machine_check`, written by `benchmarks/bf16_emulation.py`):
+# NIQE moves with the arithmetic.
 
 # %%
 noise = spread = machine_check_json = machines = None
 seeds_path = Path(scores_dir) / "ipf_seeds.csv"
-# seed 0's rows come from the main table; in sample mode what the seeds' committed table lacks is left out and named
+# in sample mode what the seeds' committed table lacks is left out and named
 noise_grid, seeds_left_out = split_design(scores, seeds_path, {s: grid[s] for s in noise_sets if s in grid})
 noise_sets = list(noise_grid)
 noise_scales = scales_held(eval_scales, noise_grid)
-seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in seed_paths.items() if p.is_file()}
+# Seed 0 (the IPF arm itself) is scored into the seeds' table too, in the same sittings as the others: the spread
+# is then measured within one table, and holds no difference between the machines (or kernels) of the main table.
+spread_paths = {**({"IPF-seed0": arm_paths["IPF"]} if "IPF" in trained else {}), **seed_paths}
+seed_digests = {k: {"path": str(p), "sha256": file_digest(p)} for k, p in spread_paths.items() if p.is_file()}
 unscored_seeds = unscored_weights(scores, seeds_path, seed_digests)
 seed_labels = [k for k in seed_digests if k not in unscored_seeds]
+seed0_in_table = "IPF-seed0" in seed_labels  # else seed 0's rows come from the main table (a committed table of before)
 seeds_bf16, _ = scoring_settings(scores, seeds_path, bf16, [])
 if seeds_bf16 != bf16:  # IPF's seeds and seed 0 must be scored in one precision, or the spread measures bf16
     raise ReproduceError(f"{seeds_path} was scored {'with' if seeds_bf16 else 'without'} bf16, the main table "
                          f"{'with' if bf16 else 'without'}: rescore the seeds with -p scores=full")
-if "IPF" not in trained or not seed_labels or not noise_sets:
-    why = ("no IPF arm" if "IPF" not in trained else "no extra IPF seed is trained yet" if not seed_digests else
+if "IPF" not in trained or not set(seed_labels) - {"IPF-seed0"} or not noise_sets:
+    why = ("no IPF arm" if "IPF" not in trained else "no extra IPF seed is trained yet" if not set(seed_digests) - {"IPF-seed0"} else
            "no noise set is scored" if not noise_sets else
            f"the extra seeds are not scored yet ({', '.join(unscored_seeds)}; `-p scores=extend` scores them)")
     display(Markdown(f"**Not measured**: {why}. Every claim's scope says that training noise is not measured."))
 elif scores == "sample" and not seeds_path.is_file():
     display(Markdown("**Not scored yet**: no committed `ipf_seeds.csv` (`-p scores=extend` scores the seeds)."))
 else:
-    seed_methods = {k: (load(seed_paths[k]), int(k.rsplit("seed", 1)[1])) for k in seed_labels}
+    seed_methods = {k: (load(spread_paths[k]), int(k.rsplit("seed", 1)[1])) for k in seed_labels}
     seed_computed, seed_settled = score_and_settle(
         scores, seed_methods, {k: noise_scales for k in seed_methods}, noise_sets,
         digests={k: seed_digests[k] for k in seed_labels}, scores_path=seeds_path, partial_dir=ipf_run_dir,
@@ -287,7 +294,7 @@ else:
                          "scores:\n\n" + markdown_table(seed_settled.check, ".5f")))
     seeds_table = seed_settled.table
     own = table[(table["method"] == "IPF") & table["set"].isin(noise_sets)]
-    spread = pd.concat([own, seeds_table], ignore_index=True)
+    spread = seeds_table if seed0_in_table else pd.concat([own, seeds_table], ignore_index=True)
     noise = ipf_study.seed_noise(spread)
     noise["floor vs LIIF"] = [ipf_study.noise_floor(noise, r.metric, r.scale, 1)[0] for r in noise.itertuples()]
     noise["floor between arms"] = [ipf_study.noise_floor(noise, r.metric, r.scale, 2)[0] for r in noise.itertuples()]
@@ -301,8 +308,8 @@ else:
                         f"{design_words(seeds_left_out)}" if seeds_left_out else "") + ".\n\n"
                      + markdown_table(noise, ".4f")))
     machine_check_json = json.loads(Path(machine_check).read_text()) if Path(machine_check).is_file() else None
-    machines = ipf_study.hardware_note(computing_devices(scores_path, "IPF"), computing_devices(seeds_path),
-                                       machine_check_json)
+    machines = ipf_study.hardware_note(computing_devices(seeds_path if seed0_in_table else scores_path, "IPF"),
+                                       computing_devices(seeds_path), machine_check_json)
     if machines:
         display(Markdown(machines))
 

@@ -278,7 +278,12 @@ def test_smoke_ipf_scores_and_claims(smoke_run, smoke_work):
     assert (budget.loc[budget["arm"].str.startswith("IPF"), "LIIF weights vs committed"] == "identical").all()
     assert budget.set_index("arm").loc["IPF-seed1", "seed"] == 1  # the extra seed that measures IPF's training noise
     seeds = pd.read_csv(results / "scores" / "ipf_seeds.csv")
-    assert set(seeds["method"]) == {"IPF"} and set(seeds["seed"]) == {1} and np.isfinite(seeds["stlpips"]).all()
+    # seed 0 is scored into the seeds' table too (the spread within one table): on one machine it repeats the main table
+    assert set(seeds["method"]) == {"IPF"} and set(seeds["seed"]) == {0, 1} and np.isfinite(seeds["stlpips"]).all()
+    again = seeds[seeds["seed"] == 0].merge(scores[scores["method"] == "IPF"], on=["set", "image", "scale"])
+    assert len(again) == (seeds["seed"] == 0).sum() > 0
+    for metric in ("psnr", "stlpips", "niqe"):
+        assert np.allclose(again[f"{metric}_x"], again[f"{metric}_y"], atol=1e-4), metric
     noise = pd.read_csv(results / "ipf_noise.csv")
     assert noise["seeds"].eq(2).all() and set(noise["metric"]) == {"psnr", "stlpips", "niqe"} and noise["sd"].ge(0).all()
     assert claims["scope"].str.contains("training-noise floor").all()  # every verdict read against IPF's seed spread
