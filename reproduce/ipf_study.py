@@ -249,6 +249,45 @@ def noise_floor(noise: pd.DataFrame | None, metric: str, scale: float, trained: 
     return floor, f"IPF's seed spread, {int(row['seeds'])} seeds on {row['set']}{both}"
 
 
+def repeat_shift(main: pd.DataFrame, seeds: pd.DataFrame, metrics: Iterable[str] = ("psnr", "stlpips", "niqe"),
+                 n_boot: int = 10000) -> pd.DataFrame:
+    """IPF seed 0 scored twice, in the main table and in the seeds' table: how far apart, per metric and scale.
+
+    The same weights on the same images: a difference is the machines' (or
+    the kernels', or the sittings') doing, not the model's. The claims pair
+    arms within the main table and the floors come from the seeds' table
+    alone, so neither carries it; it says how far a score here depends on
+    where it was computed.
+
+    Args:
+        main, seeds: long score tables (``method, seed, set, image, scale``
+            and the metrics); their IPF seed-0 rows are paired by set, image
+            and scale.
+
+    Returns:
+        DataFrame ``metric, scale, images, delta, ci_low, ci_high, max_abs``
+        (seeds' table - main table: mean, 95 % bootstrap interval over
+        images, largest absolute difference on one image); empty where the
+        tables share no row.
+    """
+    from .stats import paired_difference
+
+    pick = lambda t: t[(t["method"] == "IPF") & (t["seed"] == 0)]  # noqa: E731
+    both = pick(seeds).merge(pick(main), on=["set", "image", "scale"], suffixes=("_seeds", "_main"))
+    rows = []
+    for metric in metrics:
+        if f"{metric}_seeds" not in both.columns or f"{metric}_main" not in both.columns:
+            continue
+        for scale, group in both.dropna(subset=[f"{metric}_seeds", f"{metric}_main"]).groupby("scale", sort=True):
+            if len(group) < 2:
+                continue
+            diff = paired_difference(group[f"{metric}_seeds"], group[f"{metric}_main"], n_boot=n_boot)
+            rows.append({"metric": metric, "scale": float(scale), "images": len(group), "delta": diff.delta,
+                         "ci_low": diff.ci_low, "ci_high": diff.ci_high,
+                         "max_abs": float((group[f"{metric}_seeds"] - group[f"{metric}_main"]).abs().max())})
+    return pd.DataFrame(rows, columns=["metric", "scale", "images", "delta", "ci_low", "ci_high", "max_abs"])
+
+
 def is_seed0_check(check: dict | None) -> bool:
     """Whether ``check`` (``benchmarks/bf16_emulation.py``'s JSON) recomputed IPF seed 0's rows: the only check that
     says how far the machines moved seed 0's scores."""

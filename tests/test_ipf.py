@@ -522,3 +522,16 @@ def test_machine_sensitivity_flags_a_verdict_the_floor_range_can_turn():
     assert out.loc["edge", "verdict_max"] == "within noise" and out.loc["edge", "sensitive"]
     assert not out.loc["far", "sensitive"] and not out.loc["null", "sensitive"]  # an interval over zero stays within noise
     assert out.loc["null", "floor_min"] == pytest.approx(0.1 * np.sqrt(2))  # two trained arms
+
+
+def test_repeat_shift_pairs_seed_0_of_the_two_tables_by_image():
+    from reproduce.ipf_study import repeat_shift
+    rows = lambda seed, values, method="IPF": pd.DataFrame(  # noqa: E731
+        [dict(method=method, seed=seed, set="Set14", image=f"i{k}", scale=3.0, niqe=v) for k, v in enumerate(values)])
+    main = pd.concat([rows(0, [10.0, 11.0, 12.0]), rows(0, [1.0, 1.0, 1.0], method="LIIF")])
+    seeds = pd.concat([rows(0, [10.5, 11.0, 12.1]), rows(1, [50.0, 50.0, 50.0])])  # seed 1 is no repeat
+    out = repeat_shift(main, seeds).iloc[0]
+    assert out["metric"] == "niqe" and out["images"] == 3
+    assert out["delta"] == pytest.approx(0.2) and out["max_abs"] == pytest.approx(0.5)
+    assert out["ci_low"] <= 0.2 <= out["ci_high"]
+    assert repeat_shift(main, rows(1, [1.0, 2.0, 3.0])).empty  # no seed 0 in the seeds' table: nothing to pair

@@ -284,6 +284,8 @@ def test_smoke_ipf_scores_and_claims(smoke_run, smoke_work):
     assert len(again) == (seeds["seed"] == 0).sum() > 0
     for metric in ("psnr", "stlpips", "niqe"):
         assert np.allclose(again[f"{metric}_x"], again[f"{metric}_y"], atol=1e-4), metric
+    repeat = pd.read_csv(results / "ipf_seed0_repeat.csv")  # the notebook's own account of that repeat
+    assert set(repeat["metric"]) == {"psnr", "stlpips", "niqe"} and repeat["max_abs"].le(1e-4).all()
     noise = pd.read_csv(results / "ipf_noise.csv")
     assert noise["seeds"].eq(2).all() and set(noise["metric"]) == {"psnr", "stlpips", "niqe"} and noise["sd"].ge(0).all()
     assert claims["scope"].str.contains("training-noise floor").all()  # every verdict read against IPF's seed spread
