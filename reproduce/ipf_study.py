@@ -329,6 +329,14 @@ def hardware_note(seed0_devices: list[str], seed_devices: list[str], check: dict
             "machine's, in either direction.")
 
 
+def _read(metric: str, low: float, high: float, delta: float, floor: float) -> str:
+    """A claim's verdict by :func:`ipf_claims`' rule: its interval [low, high] on ``metric``'s better side, then
+    ``delta`` against the training-noise ``floor`` (NaN: none); what the sensitivity checks read claims again with."""
+    from .stats import LOWER_IS_BETTER, floor_verdict, verdict
+
+    return floor_verdict(verdict({"ci_low": low, "ci_high": high}, -1 if metric in LOWER_IS_BETTER else 1), delta, floor)
+
+
 def machine_floor_range(spread: pd.DataFrame, check: dict, level: float = 0.95, steps: int = 41) -> pd.DataFrame:
     """How far the machine between seed 0 and the extra seeds can move IPF's seed sd, per metric and scale.
 
@@ -402,8 +410,6 @@ def machine_sensitivity(claims: pd.DataFrame, noise: pd.DataFrame, ranges: pd.Da
         verdict_min, verdict_max, sensitive``; claims not tested, or whose
         metric and scale ``ranges`` lacks, are left out.
     """
-    from .stats import LOWER_IS_BETTER, floor_verdict, verdict
-
     bounds = {(r.metric, float(r.scale)): (r.sd_min, r.sd_max) for r in ranges.itertuples()}
     rows = []
     for c in claims.itertuples():
@@ -417,8 +423,7 @@ def machine_sensitivity(claims: pd.DataFrame, noise: pd.DataFrame, ranges: pd.Da
         at = noise["metric"].eq(c.metric) & noise["scale"].astype(float).eq(scale)
         floors = [noise_floor(noise.assign(sd=noise["sd"].mask(at, sd)), c.metric, scale, trained)[0]
                   for sd in bounds[(c.metric, scale)]]
-        said = verdict({"ci_low": c.ci_low, "ci_high": c.ci_high}, -1 if c.metric in LOWER_IS_BETTER else 1)
-        low, high = (floor_verdict(said, c.delta, f) for f in floors)
+        low, high = (_read(c.metric, c.ci_low, c.ci_high, c.delta, f) for f in floors)
         rows.append({"claim": c.claim, "scope": c.scope, "verdict": c.verdict,
                      "floor": noise_floor(noise, c.metric, scale, trained)[0], "floor_min": floors[0],
                      "floor_max": floors[1], "verdict_min": low, "verdict_max": high,
@@ -523,8 +528,6 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
         tested, or whose methods, metric or scale the check does not hold,
         are left out.
     """
-    from .stats import LOWER_IS_BETTER, floor_verdict, verdict
-
     if "set" in check.columns and check["set"].nunique() > 1:  # one shift per method, metric and scale is read
         raise ValueError(f"the bf16 check holds sets {sorted(check['set'].unique())}: pass one set's rows")
     shifts = {(r.method, r.metric, float(r.scale)): float(r.shift) for r in check.itertuples()}
@@ -541,13 +544,11 @@ def precision_sensitivity(claims: pd.DataFrame, check: pd.DataFrame, reference: 
             continue
         shift = parts[0] - parts[1]
         low, high = c.ci_low - shift, c.ci_high - shift
-        sign = -1 if c.metric in LOWER_IS_BETTER else 1
         floor = noise_floor(noise, c.metric, scale, trained=_trained(c.a, c.b))[0]
-        read = lambda lo, hi, delta: floor_verdict(verdict({"ci_low": lo, "ci_high": hi}, sign), delta, floor)  # noqa: E731
-        fp32 = read(low, high, c.delta - shift)
+        fp32 = _read(c.metric, low, high, c.delta - shift, floor)
         rows.append({"claim": c.claim, "scope": c.scope, "verdict": c.verdict, "ci_low": c.ci_low, "ci_high": c.ci_high,
                      "bf16_shift": shift, "fp32_low": low, "fp32_high": high, "fp32_verdict": fp32,
-                     "sensitive": fp32 != read(c.ci_low, c.ci_high, c.delta)})
+                     "sensitive": fp32 != _read(c.metric, c.ci_low, c.ci_high, c.delta, floor)})
     return pd.DataFrame(rows, columns=["claim", "scope", "verdict", "ci_low", "ci_high", "bf16_shift", "fp32_low",
                                        "fp32_high", "fp32_verdict", "sensitive"])
 
